@@ -1,0 +1,121 @@
+package eval
+
+import (
+	"slices"
+
+	"github.com/bulkhead/bulkhead/model"
+)
+
+// Connectivity is every allowed connection between the snapshot's
+// endpoints, kept per class pair and expanded to endpoint pairs on demand.
+// Pairs where neither side is a pod or workload (node to node, the outside
+// world to itself) are not policy questions and are left out, as is every
+// endpoint's connection to itself.
+type Connectivity struct {
+	e     *Engine
+	pairs [][]classPair // by source class, ascending destination class
+}
+
+type classPair struct {
+	dst     int32
+	verdict int32
+}
+
+// Conn is one connection from Src to Dst: the connections Allowed, and
+// those that depend on domain names (Unknown).
+type Conn struct {
+	Src, Dst         *model.Endpoint
+	Allowed, Unknown model.ConnSet
+}
+
+// Connectivity computes every allowed connection.
+func (e *Engine) Connectivity() *Connectivity {
+	c := &Connectivity{e: e, pairs: make([][]classPair, len(e.classes))}
+	all := make([]int32, len(e.classes))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	parallel(len(e.classes), func(i int) {
+		sc := int32(i)
+		src := e.classes[sc]
+		cands := all
+		if p := e.prog[1][sc]; p != nil && p.groups[0].verdict == verdictNone {
+			cands = make([]int32, 0, len(p.groupOf))
+			for dc := range p.groupOf {
+				cands = append(cands, dc)
+			}
+			slices.Sort(cands)
+		}
+		var out []classPair
+		for _, dc := range cands {
+			if !src.podLike() && !e.classes[dc].podLike() {
+				continue
+			}
+			if v := e.classVerdict(sc, dc); v != verdictNone {
+				out = append(out, classPair{dc, v})
+			}
+		}
+		c.pairs[sc] = out
+	})
+	return c
+}
+
+// Count returns the number of endpoint pairs that can connect.
+func (c *Connectivity) Count() int {
+	n := 0
+	for sc, ps := range c.pairs {
+		srcN := len(c.e.classes[sc].members)
+		for _, p := range ps {
+			n += srcN * len(c.e.classes[p.dst].members)
+			if int(p.dst) == sc {
+				n -= srcN
+			}
+		}
+	}
+	return n
+}
+
+// Each calls f for every connection in order of source, then destination
+// (the order of Engine.Endpoints), until f returns false.
+func (c *Connectivity) Each(f func(Conn) bool) {
+	type hit struct{ dst, verdict int32 }
+	var buf []hit
+	for si, src := range c.e.endpoints {
+		buf = buf[:0]
+		for _, p := range c.pairs[c.e.epClass[si]] {
+			for _, di := range c.e.classes[p.dst].members {
+				if di != int32(si) {
+					buf = append(buf, hit{di, p.verdict})
+				}
+			}
+		}
+		slices.SortFunc(buf, func(a, b hit) int { return int(a.dst - b.dst) })
+		for _, h := range buf {
+			v := c.e.verdicts.get(h.verdict)
+			if !f(Conn{Src: src, Dst: c.e.endpoints[h.dst], Allowed: v.allowed, Unknown: v.unknown}) {
+				return
+			}
+		}
+	}
+}
+
+// Conns returns every connection, in the order of Each.
+func (c *Connectivity) Conns() []Conn {
+	var out []Conn
+	c.Each(func(cn Conn) bool { out = append(out, cn); return true })
+	return out
+}
+
+// Stats describes the engine's work, for benchmarks and -v.
+type Stats struct {
+	Endpoints, Classes, Policies, Programs, Peers, Regions int
+}
+
+// Stats returns the engine's sizes.
+func (e *Engine) Stats() Stats {
+	return Stats{
+		Endpoints: len(e.endpoints), Classes: len(e.classes), Policies: len(e.policies),
+		Programs: len(e.programs), Peers: len(e.peers), Regions: len(e.addr.regions),
+	}
+}
+

@@ -1,0 +1,506 @@
+package eval
+
+import (
+	"cmp"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/bulkhead/bulkhead/model"
+)
+
+// Options change how the engine reads policies where Kubernetes leaves
+// room for implementations to differ.
+type Options struct {
+	// IPBlockExternalOnly makes NetworkPolicy ipBlocks match only
+	// addresses outside the cluster, as some CNIs implement them. By
+	// default an ipBlock also matches a pod whose IP it contains, which is
+	// what the upstream conformance suite expects. Node addresses stay
+	// matchable either way. Cluster-tier networks peers always match pod
+	// IPs, as their API specifies.
+	IPBlockExternalOnly bool
+	// ClusterCIDRs are address ranges that belong to the cluster (pod and
+	// service networks). They are left out of the external endpoints, as
+	// pod and node addresses always are.
+	ClusterCIDRs []netip.Prefix
+}
+
+// Engine answers connectivity questions about one snapshot. Build it with
+// New; its methods are safe for concurrent use.
+type Engine struct {
+	opts Options
+	snap *model.Snapshot
+
+	// endpoints are the pods and workloads in ID order, then the nodes,
+	// then the external endpoints.
+	endpoints []*model.Endpoint
+	index     map[*model.Endpoint]int32
+	epClass   []int32
+
+	classes []*class
+	byNS    map[string][]int32 // pod-like classes per namespace
+	addr    *addressSpace
+
+	peers    []*peerInfo
+	peerByID map[string]int32
+	nsLabels map[string]map[string]string
+
+	// policies in evaluation order: Admin by priority, NetworkPolicy by
+	// namespace/name, Baseline by priority.
+	policies []*model.Policy
+	subjects [][]int32 // classes each policy selects, by policy position
+
+	programs []*program
+	prog     [2][]*program // per direction (0 ingress, 1 egress), per class; nil = not a policy subject
+
+	verdicts *verdictTable
+}
+
+// class is a set of endpoints no policy can tell apart.
+type class struct {
+	id      int32
+	kind    model.EndpointKind // EndpointPod stands for pods and workloads alike
+	ns      string
+	labels  map[string]string
+	layout  string // named ports, canonical
+	regions []int32
+	hostNet bool
+	members []int32 // endpoint indices, ascending
+	rep     *model.Endpoint
+}
+
+func (c *class) podLike() bool { return c.kind == model.EndpointPod }
+
+// subject reports whether policies can apply to the class's endpoints.
+func (c *class) subject() bool { return c.kind == model.EndpointPod && !c.hostNet }
+
+// New builds an engine for snap. The snapshot must not change afterwards.
+func New(snap *model.Snapshot, opts Options) *Engine {
+	e := &Engine{
+		opts:     opts,
+		snap:     snap,
+		index:    map[*model.Endpoint]int32{},
+		byNS:     map[string][]int32{},
+		peerByID: map[string]int32{},
+		nsLabels: map[string]map[string]string{},
+		verdicts: newVerdictTable(),
+	}
+	for name, ns := range snap.Namespaces {
+		e.nsLabels[name] = ns.Labels
+	}
+	e.sortPolicies()
+	e.collectPeers()
+	e.buildAddressSpace()
+	e.buildEndpoints()
+	e.buildClasses()
+	e.resolvePeers()
+	e.resolveSubjects()
+	e.buildPrograms()
+	return e
+}
+
+// Snapshot returns the snapshot the engine was built from.
+func (e *Engine) Snapshot() *model.Snapshot { return e.snap }
+
+// Options returns the engine's options.
+func (e *Engine) Options() Options { return e.opts }
+
+// Endpoints returns every endpoint: pods and workloads in ID order, then
+// nodes, then the external address ranges. The caller must not modify it.
+func (e *Engine) Endpoints() []*model.Endpoint { return e.endpoints }
+
+// Policies returns the snapshot's policies in evaluation order.
+func (e *Engine) Policies() []*model.Policy { return e.policies }
+
+// Lookup returns the endpoint with the given ID, or nil.
+func (e *Engine) Lookup(id string) *model.Endpoint {
+	for _, ep := range e.endpoints {
+		if ep.ID() == id {
+			return ep
+		}
+	}
+	return nil
+}
+
+// EndpointForIP returns the endpoint that owns addr: a pod or node with
+// that address, else the external range holding it. It returns nil only
+// for an invalid address.
+func (e *Engine) EndpointForIP(addr netip.Addr) *model.Endpoint {
+	if !addr.IsValid() {
+		return nil
+	}
+	addr = addr.Unmap()
+	for _, ep := range e.endpoints {
+		if ep.Kind == model.EndpointExternal {
+			if ep.External.Contains(addr) {
+				return ep
+			}
+			continue
+		}
+		if slices.Contains(ep.IPs, addr) && !ep.HostNetwork {
+			return ep
+		}
+	}
+	for _, ep := range e.endpoints {
+		if slices.Contains(ep.IPs, addr) {
+			return ep
+		}
+	}
+	return nil
+}
+
+// tierRank orders policies: Admin, then NetworkPolicy, then Baseline.
+func tierRank(t model.Tier) int {
+	switch t {
+	case model.TierAdmin:
+		return 0
+	case model.TierNetworkPolicy:
+		return 1
+	}
+	return 2
+}
+
+// sortPolicies fixes the evaluation order. Within the Admin and Baseline
+// tiers, lower priority values come first. The API leaves the order of two
+// policies with the same priority undefined; bulkhead orders them by kind
+// (AdminNetworkPolicy/BaselineAdminNetworkPolicy before
+// ClusterNetworkPolicy) and then by name, so that results are
+// deterministic, and the lint reports overlapping ties.
+func (e *Engine) sortPolicies() {
+	e.policies = slices.Clone(e.snap.Policies)
+	slices.SortStableFunc(e.policies, func(a, b *model.Policy) int {
+		return cmp.Or(
+			cmp.Compare(tierRank(a.Tier), tierRank(b.Tier)),
+			cmp.Compare(a.Priority, b.Priority),
+			cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.Namespace, b.Namespace),
+			cmp.Compare(a.Name, b.Name),
+		)
+	})
+}
+
+// peerInfo is one distinct peer of all rules, resolved to classes.
+type peerInfo struct {
+	peer model.Peer
+	// set is the IP set id for IP-based peers, else -1.
+	set int
+	// classes matches definitely; maybe matches only possibly (domain
+	// names against external addresses).
+	classes bitset
+	list    []int32
+	maybe   bool
+}
+
+// peerKey identifies peers that match the same endpoints.
+func peerKey(p *model.Peer) string {
+	switch p.Kind {
+	case model.PeerPods:
+		ns := "sel:" + p.NamespaceSelector.Key()
+		if p.Namespace != "" {
+			ns = "ns:" + p.Namespace
+		}
+		return "pods|" + ns + "|" + p.PodSelector.Key()
+	case model.PeerIPBlock, model.PeerNetworks:
+		return p.Kind.String() + "|" + p.IPs.String()
+	case model.PeerNodes:
+		return "nodes|" + p.NodeSelector.Key()
+	case model.PeerDomains:
+		return "domains|" + strings.Join(p.Domains, ",")
+	}
+	return "unknown"
+}
+
+// collectPeers interns every peer of every rule and resolves node
+// selectors to the addresses of the nodes they select.
+func (e *Engine) collectPeers() {
+	for _, pol := range e.policies {
+		for ri := range pol.Rules {
+			for pi := range pol.Rules[ri].Peers {
+				p := &pol.Rules[ri].Peers[pi]
+				k := peerKey(p)
+				if _, ok := e.peerByID[k]; ok {
+					continue
+				}
+				info := &peerInfo{peer: *p, set: -1}
+				if p.Kind == model.PeerNodes {
+					var ips []netip.Addr
+					for _, n := range e.snap.Nodes {
+						if p.NodeSelector.Matches(n.Labels) {
+							ips = append(ips, n.IPs...)
+						}
+					}
+					info.peer.IPs = model.IPsOf(ips)
+				}
+				e.peerByID[k] = int32(len(e.peers))
+				e.peers = append(e.peers, info)
+			}
+		}
+	}
+}
+
+// buildAddressSpace partitions the address space by the IP-based peers.
+func (e *Engine) buildAddressSpace() {
+	var sets []model.IPSet
+	byKey := map[string]int{}
+	for _, info := range e.peers {
+		switch info.peer.Kind {
+		case model.PeerIPBlock, model.PeerNetworks, model.PeerNodes:
+			k := info.peer.IPs.String()
+			id, ok := byKey[k]
+			if !ok {
+				id = len(sets)
+				byKey[k] = id
+				sets = append(sets, info.peer.IPs)
+			}
+			info.set = id
+		}
+	}
+	e.addr = newAddressSpace(sets)
+}
+
+// buildEndpoints lists pods and workloads, then nodes, then the external
+// endpoints: each address region minus the cluster's own addresses.
+func (e *Engine) buildEndpoints() {
+	eps := slices.Clone(e.snap.Endpoints)
+	model.SortEndpoints(eps)
+	var cluster []netip.Addr
+	for _, ep := range eps {
+		cluster = append(cluster, ep.IPs...)
+	}
+	nodes := slices.Clone(e.snap.Nodes)
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	for _, n := range nodes {
+		eps = append(eps, &model.Endpoint{
+			Kind: model.EndpointNode, Name: n.Name, Labels: n.Labels,
+			IPs: n.IPs, Source: n.Source,
+		})
+		cluster = append(cluster, n.IPs...)
+	}
+	clusterSet := model.IPsOf(cluster, e.opts.ClusterCIDRs...)
+	var ext []*model.Endpoint
+	for _, r := range e.addr.regions {
+		ips := r.ips.Subtract(clusterSet)
+		if ips.IsEmpty() {
+			continue
+		}
+		ext = append(ext, &model.Endpoint{Kind: model.EndpointExternal, Name: ips.String(), External: ips})
+	}
+	e.endpoints = append(eps, ext...)
+	for i, ep := range e.endpoints {
+		e.index[ep] = int32(i)
+	}
+}
+
+// buildClasses groups endpoints that no policy can tell apart.
+func (e *Engine) buildClasses() {
+	byKey := map[string]int32{}
+	e.epClass = make([]int32, len(e.endpoints))
+	var kb strings.Builder
+	for i, ep := range e.endpoints {
+		c := &class{ns: ep.Namespace, labels: ep.Labels, rep: ep}
+		switch ep.Kind {
+		case model.EndpointPod, model.EndpointWorkload:
+			c.kind = model.EndpointPod
+			c.hostNet = ep.HostNetwork
+			c.layout = layoutKey(ep.Ports)
+		default:
+			c.kind = ep.Kind
+		}
+		if ep.Kind == model.EndpointExternal {
+			c.regions = []int32{e.addr.regionOf(ep.External.Ranges()[0].From())}
+		} else {
+			for _, ip := range ep.IPs {
+				c.regions = append(c.regions, e.addr.regionOf(ip))
+			}
+			slices.Sort(c.regions)
+			c.regions = slices.Compact(c.regions)
+		}
+		kb.Reset()
+		kb.WriteString(c.kind.String())
+		kb.WriteByte(0)
+		if c.podLike() {
+			kb.WriteString(c.ns)
+			kb.WriteByte(0)
+			kb.WriteString(labelsKey(c.labels))
+			kb.WriteByte(0)
+			kb.WriteString(c.layout)
+			kb.WriteByte(0)
+			if c.hostNet {
+				kb.WriteString("host")
+			}
+			kb.WriteByte(0)
+		}
+		kb.WriteString(regionsKey(c.regions))
+		key := kb.String()
+		id, ok := byKey[key]
+		if !ok {
+			id = int32(len(e.classes))
+			c.id = id
+			byKey[key] = id
+			e.classes = append(e.classes, c)
+			if c.podLike() {
+				e.byNS[c.ns] = append(e.byNS[c.ns], id)
+			}
+		}
+		e.classes[id].members = append(e.classes[id].members, int32(i))
+		e.epClass[i] = id
+	}
+}
+
+// labelsKey returns a canonical form of a label map.
+func labelsKey(ls map[string]string) string {
+	keys := make([]string, 0, len(ls))
+	for k := range ls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(ls[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// layoutKey returns a canonical form of the named ports, the only ports
+// that change how rules resolve.
+func layoutKey(ports []model.ContainerPort) string {
+	var parts []string
+	for _, p := range ports {
+		if p.Name != "" {
+			parts = append(parts, p.Name+"/"+p.Protocol.String()+"/"+itoa(int(p.Port)))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// nsMatches reports whether a namespace constraint (an exact namespace, or
+// a selector when ns is "") admits namespace name.
+func (e *Engine) nsMatches(ns string, sel model.Selector, name string) bool {
+	if ns != "" {
+		return ns == name
+	}
+	return sel.Matches(e.namespaceLabels(name))
+}
+
+func (e *Engine) namespaceLabels(name string) map[string]string {
+	if ls, ok := e.nsLabels[name]; ok {
+		return ls
+	}
+	return map[string]string{model.NamespaceNameLabel: name}
+}
+
+// podClassesIn calls f for each pod-like class in the namespaces that the
+// constraint (ns, sel) admits.
+func (e *Engine) podClassesIn(ns string, sel model.Selector, f func(c *class)) {
+	if ns != "" {
+		for _, id := range e.byNS[ns] {
+			f(e.classes[id])
+		}
+		return
+	}
+	for name, ids := range e.byNS {
+		if !sel.Matches(e.namespaceLabels(name)) {
+			continue
+		}
+		for _, id := range ids {
+			f(e.classes[id])
+		}
+	}
+}
+
+// resolvePeers computes the classes each peer matches, in parallel.
+func (e *Engine) resolvePeers() {
+	parallel(len(e.peers), func(i int) {
+		info := e.peers[i]
+		info.classes = info.classes.grow(len(e.classes))
+		add := func(c *class) {
+			info.classes.set(int(c.id))
+		}
+		p := &info.peer
+		switch p.Kind {
+		case model.PeerPods:
+			e.podClassesIn(p.Namespace, p.NamespaceSelector, func(c *class) {
+				if !c.hostNet && p.PodSelector.Matches(c.labels) {
+					add(c)
+				}
+			})
+		case model.PeerIPBlock, model.PeerNetworks, model.PeerNodes:
+			for _, c := range e.classes {
+				if p.Kind == model.PeerIPBlock && e.opts.IPBlockExternalOnly && c.podLike() && !c.hostNet {
+					continue
+				}
+				for _, r := range c.regions {
+					if e.addr.regions[r].members.has(info.set) {
+						add(c)
+						break
+					}
+				}
+			}
+		case model.PeerDomains:
+			info.maybe = true
+			for _, c := range e.classes {
+				if c.kind == model.EndpointExternal {
+					add(c)
+				}
+			}
+		}
+		info.classes.each(func(i int) { info.list = append(info.list, int32(i)) })
+	})
+}
+
+// selects reports whether pol's subject selects class c.
+func (e *Engine) selects(pol *model.Policy, c *class) bool {
+	if !c.subject() {
+		return false
+	}
+	s := &pol.Subject
+	return e.nsMatches(s.Namespace, s.NamespaceSelector, c.ns) && s.PodSelector.Matches(c.labels)
+}
+
+// resolveSubjects computes the classes each policy applies to.
+func (e *Engine) resolveSubjects() {
+	e.subjects = make([][]int32, len(e.policies))
+	parallel(len(e.policies), func(i int) {
+		pol := e.policies[i]
+		var out []int32
+		e.podClassesIn(pol.Subject.Namespace, pol.Subject.NamespaceSelector, func(c *class) {
+			if e.selects(pol, c) {
+				out = append(out, c.id)
+			}
+		})
+		slices.Sort(out)
+		e.subjects[i] = out
+	})
+}
+
+// parallel runs f(0..n-1) on all CPUs.
+func parallel(n int, f func(int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, workers)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
