@@ -118,4 +118,3 @@ func (e *Engine) Stats() Stats {
 		Programs: len(e.programs), Peers: len(e.peers), Regions: len(e.addr.regions),
 	}
 }
-
