@@ -238,3 +238,32 @@ func (e *Engine) classVerdict(sc, dc int32) int32 {
 	}
 	return e.verdicts.both(eg, in)
 }
+
+// Isolation reports whether a NetworkPolicy isolates ep for ingress and
+// for egress. Endpoints policies cannot apply to are never isolated.
+func (e *Engine) Isolation(ep *model.Endpoint) (ingress, egress bool) {
+	i, ok := e.index[ep]
+	if !ok {
+		return false, false
+	}
+	c := e.epClass[i]
+	if p := e.prog[0][c]; p != nil {
+		ingress = p.isolated()
+	}
+	if p := e.prog[1][c]; p != nil {
+		egress = p.isolated()
+	}
+	return ingress, egress
+}
+
+// PoliciesFor returns the policies that apply to ep in direction dir, in
+// evaluation order.
+func (e *Engine) PoliciesFor(ep *model.Endpoint, dir model.Direction) []*model.Policy {
+	var out []*model.Policy
+	for _, pol := range e.policies {
+		if pol.Isolates(dir) && e.selectsDirect(pol, ep) {
+			out = append(out, pol)
+		}
+	}
+	return out
+}

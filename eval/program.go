@@ -273,6 +273,14 @@ func (e *Engine) partition(p *program) {
 		}
 	}
 	if p.named && p.dir == model.Egress {
+		// Named ports resolve on the destination, so classes with different
+		// named ports need separate groups, even unmatched ones: a rule for
+		// all peers still resolves its named ports on each of them.
+		for _, c := range e.classes {
+			if _, ok := p.groupOf[c.id]; !ok && c.layout != "" {
+				p.groupOf[c.id] = 0
+			}
+		}
 		split := map[string]int32{}
 		for c, g := range p.groupOf {
 			k := itoa(int(g)) + "|" + e.classes[c].layout
