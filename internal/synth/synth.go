@@ -76,7 +76,7 @@ var (
 
 type app struct {
 	ns, name, tier string
-	named         bool
+	named          bool
 }
 
 // Generate builds a cluster. Namespaces get about 100 pods each; apps
