@@ -142,26 +142,34 @@ func (s IPSet) Prefixes() []netip.Prefix {
 	return s.s.Prefixes()
 }
 
-// String formats s in the shorter of two spellings: a comma-separated list
-// of CIDR prefixes ("10.0.0.0/8,192.168.0.0/16") or of ranges
-// ("0.0.0.0-9.255.255.255,11.0.0.0-255.255.255.255"), preferring prefixes
-// on a tie. A single address is written without a prefix length. The
+// String formats s for people, in the shorter of two spellings: a
+// comma-separated list of CIDR prefixes ("10.0.0.0/8,192.168.0.0/16"), or
+// of ranges ("0.0.0.0-9.255.255.255,11.0.0.0-255.255.255.255,::/0") where
+// a range that is exactly one prefix is written as that prefix. Prefixes
+// win a tie. A single address is written without a prefix length. The
 // empty set formats as "".
 func (s IPSet) String() string {
 	ps, rs := s.Prefixes(), s.Ranges()
 	var parts []string
 	if len(ps) <= len(rs) {
 		for _, p := range ps {
-			if p.IsSingleIP() {
-				parts = append(parts, p.Addr().String())
-			} else {
-				parts = append(parts, p.String())
-			}
+			parts = append(parts, prefixString(p))
 		}
 	} else {
 		for _, r := range rs {
-			parts = append(parts, r.String())
+			if p, ok := r.Prefix(); ok {
+				parts = append(parts, prefixString(p))
+			} else {
+				parts = append(parts, r.String())
+			}
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+func prefixString(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
 }

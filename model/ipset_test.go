@@ -71,7 +71,7 @@ func ExampleIPBlock() {
 	fmt.Println(s)
 	// Output:
 	// true false
-	// 172.16.0.0-172.16.255.255,172.18.0.0-172.31.255.255
+	// 172.16.0.0/16,172.18.0.0-172.31.255.255
 }
 
 func ExampleConnSet_String() {
@@ -82,4 +82,25 @@ func ExampleConnSet_String() {
 	// Output:
 	// TCP 80,443; UDP 53
 	// all except TCP 80,443
+}
+
+func TestIPSetString(t *testing.T) {
+	tests := []struct {
+		name string
+		set  IPSet
+		want string
+	}{
+		{"prefix", IPBlock(netip.MustParsePrefix("10.0.0.0/8")), "10.0.0.0/8"},
+		{"ranges win", IPBlock(netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("10.0.0.0/8")), "0.0.0.0-9.255.255.255,11.0.0.0-255.255.255.255"},
+		{"mixed", AllIPs().Subtract(IPBlock(netip.MustParsePrefix("10.0.0.0/24"))), "0.0.0.0-9.255.255.255,10.0.1.0-255.255.255.255,::/0"},
+		{"holes", IPBlock(netip.MustParsePrefix("10.0.0.0/24")).Subtract(IPsOf([]netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")})), "10.0.0.0,10.0.0.3-10.0.0.255"},
+		{"empty", IPSet{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.set.String(); got != tt.want {
+				t.Errorf("String = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }
