@@ -1,0 +1,223 @@
+package nft
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Delta is the change that turns one ruleset into another. Appliers make it
+// in one transaction, in this order, so that every reference is valid at
+// every step and nothing is deleted while still in use:
+//
+//  1. declare AddChains (empty), so that rules and map elements can name them;
+//  2. add AddSets and AddMaps with their elements;
+//  3. delete DelElems and DelMapElems, then add AddElems and AddMapElems;
+//  4. redeclare ReplaceChains (a base chain's policy may change), flush
+//     their rules and add the new ones;
+//  5. add the rules of AddChains;
+//  6. flush the rules of DelChains, delete DelMaps and DelSets, then delete
+//     DelChains.
+//
+// A changed chain is flushed and refilled in the same transaction rather
+// than built under a new name and re-pointed: the kernel commits a batch
+// atomically, so packets see the old rules or the new ones and never an
+// empty chain, names stay stable (vmap elements and jumps need no
+// rewriting), and the only cost is that the chain's counters restart.
+//
+// Changes the kernel cannot make in place (a set's type, flags or comment,
+// a chain's hook or priority) make Diff return a Delta with Replace set:
+// the applier deletes and re-creates the whole table in one transaction.
+type Delta struct {
+	// Table is the table's name.
+	Table string
+	// Replace, if not nil, is the whole new ruleset, to be applied by
+	// deleting and re-creating the table; every other field is then
+	// empty.
+	Replace *Ruleset
+
+	AddChains     []Chain  // new chains with their rules
+	ReplaceChains []Chain  // chains whose policy or rules changed, as they are now
+	DelChains     []string // chains to delete
+
+	AddSets []Set    // new sets with their elements
+	DelSets []string // sets to delete
+	AddMaps []Map    // new maps with their elements
+	DelMaps []string // maps to delete
+
+	// AddElems and DelElems hold, per existing set, a copy of the set
+	// whose Elems are the elements to add or delete.
+	AddElems []Set
+	DelElems []Set
+	// AddMapElems and DelMapElems do the same for maps. A key whose
+	// verdict changed is deleted and added again.
+	AddMapElems []Map
+	DelMapElems []Map
+}
+
+// IsEmpty reports whether d changes nothing.
+func (d Delta) IsEmpty() bool {
+	return d.Replace == nil && len(d.AddChains) == 0 && len(d.ReplaceChains) == 0 &&
+		len(d.DelChains) == 0 && len(d.AddSets) == 0 && len(d.DelSets) == 0 &&
+		len(d.AddMaps) == 0 && len(d.DelMaps) == 0 && len(d.AddElems) == 0 &&
+		len(d.DelElems) == 0 && len(d.AddMapElems) == 0 && len(d.DelMapElems) == 0
+}
+
+// Full returns the Delta that creates rs from nothing, replacing any table
+// of the same name: what an applier does first, and after a restart.
+func Full(rs *Ruleset) Delta {
+	return Delta{Table: rs.TableName(), Replace: rs}
+}
+
+// Diff returns the smallest change from old to new: element additions and
+// deletions for sets and maps that exist in both, whole chains for chains
+// whose rules or policy changed, and declarations and deletions for the
+// rest. A nil old, or one for another table, gives Full(new). Both rulesets
+// should be valid; Diff does not check.
+func Diff(old, new *Ruleset) Delta {
+	if old == nil || old.TableName() != new.TableName() {
+		return Full(new)
+	}
+	d := Delta{Table: new.TableName()}
+
+	for _, s := range new.Sets {
+		o := old.Set(s.Name)
+		if o == nil {
+			d.AddSets = append(d.AddSets, s)
+			continue
+		}
+		if o.Type != s.Type || o.Interval != s.Interval || o.Comment != s.Comment {
+			return Full(new)
+		}
+		add, del := diffElems(o.Elems, s.Elems)
+		if len(add) > 0 {
+			d.AddElems = append(d.AddElems, withElems(s, add))
+		}
+		if len(del) > 0 {
+			d.DelElems = append(d.DelElems, withElems(s, del))
+		}
+	}
+	for _, o := range old.Sets {
+		if new.Set(o.Name) == nil {
+			d.DelSets = append(d.DelSets, o.Name)
+		}
+	}
+
+	for _, m := range new.Maps {
+		o := old.Map(m.Name)
+		if o == nil {
+			d.AddMaps = append(d.AddMaps, m)
+			continue
+		}
+		if o.Type != m.Type || o.Interval != m.Interval || o.Comment != m.Comment {
+			return Full(new)
+		}
+		add, del := diffMapElems(o.Elems, m.Elems)
+		if len(add) > 0 {
+			d.AddMapElems = append(d.AddMapElems, withMapElems(m, add))
+		}
+		if len(del) > 0 {
+			d.DelMapElems = append(d.DelMapElems, withMapElems(m, del))
+		}
+	}
+	for _, o := range old.Maps {
+		if new.Map(o.Name) == nil {
+			d.DelMaps = append(d.DelMaps, o.Name)
+		}
+	}
+
+	for _, c := range new.Chains {
+		o := old.Chain(c.Name)
+		switch {
+		case o == nil:
+			d.AddChains = append(d.AddChains, c)
+		case o.Hook != c.Hook || o.Priority != c.Priority:
+			return Full(new)
+		case o.Policy != c.Policy || !slices.EqualFunc(o.Rules, c.Rules, Rule.Equal):
+			d.ReplaceChains = append(d.ReplaceChains, c)
+		}
+	}
+	for _, o := range old.Chains {
+		if new.Chain(o.Name) == nil {
+			d.DelChains = append(d.DelChains, o.Name)
+		}
+	}
+
+	byChain := func(a, b Chain) int { return cmp.Compare(a.Name, b.Name) }
+	bySet := func(a, b Set) int { return cmp.Compare(a.Name, b.Name) }
+	byMap := func(a, b Map) int { return cmp.Compare(a.Name, b.Name) }
+	slices.SortFunc(d.AddChains, byChain)
+	slices.SortFunc(d.ReplaceChains, byChain)
+	slices.Sort(d.DelChains)
+	slices.SortFunc(d.AddSets, bySet)
+	slices.Sort(d.DelSets)
+	slices.SortFunc(d.AddMaps, byMap)
+	slices.Sort(d.DelMaps)
+	slices.SortFunc(d.AddElems, bySet)
+	slices.SortFunc(d.DelElems, bySet)
+	slices.SortFunc(d.AddMapElems, byMap)
+	slices.SortFunc(d.DelMapElems, byMap)
+	return d
+}
+
+// Equal reports whether r and o have the same statements and comment.
+func (r Rule) Equal(o Rule) bool {
+	// Every Stmt is a comparable struct, so interface equality compares
+	// kinds and fields.
+	return r.Comment == o.Comment && slices.Equal(r.Stmts, o.Stmts)
+}
+
+func withElems(s Set, elems []Elem) Set {
+	s.Elems = elems
+	return s
+}
+
+func withMapElems(m Map, elems []MapElem) Map {
+	m.Elems = elems
+	return m
+}
+
+// diffElems returns the elements of new not in old, and of old not in new,
+// each sorted.
+func diffElems(old, new []Elem) (add, del []Elem) {
+	in := make(map[Elem]bool, len(old))
+	for _, e := range old {
+		in[e] = true
+	}
+	for _, e := range new {
+		if !in[e] {
+			add = append(add, e)
+		}
+		delete(in, e)
+	}
+	for e := range in {
+		del = append(del, e)
+	}
+	slices.SortFunc(add, compareElems)
+	slices.SortFunc(del, compareElems)
+	return add, del
+}
+
+// diffMapElems is diffElems for maps: an element whose verdict changed is
+// both deleted (old verdict) and added (new verdict).
+func diffMapElems(old, new []MapElem) (add, del []MapElem) {
+	in := make(map[Elem]Verdict, len(old))
+	for _, e := range old {
+		in[e.Key] = e.Verdict
+	}
+	for _, e := range new {
+		v, ok := in[e.Key]
+		if !ok || v != e.Verdict {
+			add = append(add, e)
+		}
+		if ok && v == e.Verdict {
+			delete(in, e.Key)
+		}
+	}
+	for k, v := range in {
+		del = append(del, MapElem{Key: k, Verdict: v})
+	}
+	byKey := func(a, b MapElem) int { return compareElems(a.Key, b.Key) }
+	slices.SortFunc(add, byKey)
+	slices.SortFunc(del, byKey)
+	return add, del
+}

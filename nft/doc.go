@@ -1,0 +1,15 @@
+// Package nft holds bulkhead's nftables ruleset as a plain Go value: one
+// table, "table inet bulkhead", with base and regular chains, named sets,
+// verdict maps and rules built from a small closed set of typed statements.
+//
+// The value renders deterministically to the text `nft -f` reads (Render),
+// so every ruleset change shows up as a text diff in golden tests; package
+// dataplane translates the same value to netlink. Trace evaluates a packet
+// through the value the way the kernel does, so the policy compiler can be
+// checked against the engine without a kernel, and Diff computes the
+// smallest change between two values (set and map elements, replaced
+// chains) that the dataplane applies as one transaction.
+//
+// Package nft is pure: it never runs nft, never opens a socket and never
+// touches the kernel.
+package nft

@@ -1,0 +1,358 @@
+package nft
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxNameLen is the longest table, chain, set or map name Validate accepts
+// (the kernel's NFT_NAME_MAXLEN, 256, counts the final NUL).
+const MaxNameLen = 255
+
+// MaxJumpDepth is how many jumps and gotos deep a chain may be from a base
+// chain: the kernel keeps a jump stack of 16 (NFT_JUMP_STACK_SIZE) and
+// rejects rulesets that could overflow it.
+const MaxJumpDepth = 15
+
+// Validate reports every reason the kernel would reject rs, or nft would
+// fail to read Render's text, plus the ambiguities bulkhead forbids so that
+// Trace is exact: two base chains on one hook with the same priority, and
+// overlapping elements in any set. Each problem names its object; they are
+// joined with errors.Join. Validate returns nil for a valid ruleset.
+func Validate(rs *Ruleset) error {
+	if rs == nil {
+		return errors.New("nil ruleset")
+	}
+	v := validator{rs: rs}
+	v.check()
+	return errors.Join(v.errs...)
+}
+
+type validator struct {
+	rs   *Ruleset
+	errs []error
+}
+
+func (v *validator) errorf(format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf(format, args...))
+}
+
+func (v *validator) check() {
+	if name := v.rs.TableName(); name != DefaultTable {
+		if err := checkName(name); err != nil {
+			v.errorf("table: %w", err)
+		}
+	}
+	v.checkChains()
+	v.checkSetsAndMaps()
+	for _, c := range v.rs.Chains {
+		for i, r := range c.Rules {
+			v.checkRule(c.Name, i, r)
+		}
+	}
+	v.checkGraph()
+}
+
+func (v *validator) checkChains() {
+	type slot struct {
+		hook Hook
+		prio int32
+	}
+	seen := map[string]bool{}
+	base := map[slot]string{}
+	for _, c := range v.rs.Chains {
+		if err := checkName(c.Name); err != nil {
+			v.errorf("chain %q: %w", c.Name, err)
+		}
+		if seen[c.Name] {
+			v.errorf("chain %q: defined twice", c.Name)
+		}
+		seen[c.Name] = true
+		switch {
+		case c.Hook == HookNone:
+			if c.Policy != PolicyUnset || c.Priority != 0 {
+				v.errorf("chain %q: a regular chain has no policy or priority", c.Name)
+			}
+		case c.Hook > HookPostrouting:
+			v.errorf("chain %q: unknown hook %v", c.Name, c.Hook)
+		default:
+			if c.Policy != PolicyAccept && c.Policy != PolicyDrop {
+				v.errorf("chain %q: a base chain needs policy accept or drop", c.Name)
+			}
+			s := slot{c.Hook, c.Priority}
+			if other, ok := base[s]; ok {
+				v.errorf("chain %q: hook %v priority %d is taken by chain %q (their order would be undefined)", c.Name, c.Hook, c.Priority, other)
+			}
+			base[s] = c.Name
+		}
+	}
+}
+
+func (v *validator) checkSetsAndMaps() {
+	seen := map[string]bool{}
+	name := func(kind, n string) {
+		if err := checkName(n); err != nil {
+			v.errorf("%s %q: %w", kind, n, err)
+		}
+		if seen[n] {
+			v.errorf("%s %q: a set or map of that name is already defined", kind, n)
+		}
+		seen[n] = true
+	}
+	for _, s := range v.rs.Sets {
+		name("set", s.Name)
+		v.checkComment("set "+quote(s.Name), s.Comment)
+		if s.Type == TypeUnknown || s.Type > TypeIPv6ProtoPort {
+			v.errorf("set %q: unknown type", s.Name)
+			continue
+		}
+		v.checkElems("set "+quote(s.Name), s.Type, s.Interval, s.Elems)
+	}
+	for _, m := range v.rs.Maps {
+		name("map", m.Name)
+		v.checkComment("map "+quote(m.Name), m.Comment)
+		if m.Type == TypeUnknown || m.Type > TypeIPv6ProtoPort {
+			v.errorf("map %q: unknown type", m.Name)
+			continue
+		}
+		keys := make([]Elem, len(m.Elems))
+		for i, e := range m.Elems {
+			keys[i] = e.Key
+			switch e.Verdict.Kind {
+			case Accept, Drop:
+				if e.Verdict.Chain != "" {
+					v.errorf("map %q: element %v: verdict %v takes no chain", m.Name, e.Key, e.Verdict.Kind)
+				}
+			case Jump, Goto:
+				v.checkTarget(fmt.Sprintf("map %q: element %v", m.Name, e.Key), e.Verdict.Chain)
+			default:
+				v.errorf("map %q: element %v: verdict must be accept, drop, jump or goto, not %v", m.Name, e.Key, e.Verdict.Kind)
+			}
+		}
+		v.checkElems("map "+quote(m.Name), m.Type, m.Interval, keys)
+	}
+}
+
+func (v *validator) checkElems(where string, t SetType, interval bool, elems []Elem) {
+	bad := false
+	for _, e := range elems {
+		if err := checkElem(t, interval, e); err != nil {
+			v.errorf("%s: %w", where, err)
+			bad = true
+		}
+	}
+	if bad {
+		return
+	}
+	sorted := SortedElems(elems)
+	if a, b, ok := firstOverlap(t, sorted); ok {
+		if a == b {
+			v.errorf("%s: element %v appears twice", where, a)
+		} else {
+			v.errorf("%s: elements %v and %v overlap (merge them, e.g. with AddrElems)", where, a, b)
+		}
+	}
+}
+
+func (v *validator) checkRule(chain string, i int, r Rule) {
+	where := fmt.Sprintf("chain %q: rule %d", chain, i)
+	v.checkComment(where, r.Comment)
+	if len(r.Stmts) == 0 {
+		v.errorf("%s: no statements", where)
+	}
+	for j, s := range r.Stmts {
+		last := j == len(r.Stmts)-1
+		at := fmt.Sprintf("%s: statement %d", where, j)
+		switch s := s.(type) {
+		case CtStateIn:
+			if s.States == 0 || s.States&^allCtStates != 0 {
+				v.errorf("%s: ct state: unknown states %v", at, s.States)
+			}
+		case NFProtoIs:
+			if s.Family != IPv4 && s.Family != IPv6 {
+				v.errorf("%s: meta nfproto: unknown family", at)
+			}
+		case L4ProtoIs:
+			if s.Proto == 0 {
+				v.errorf("%s: meta l4proto: missing protocol", at)
+			}
+		case AddrIs:
+			if !s.Key.IsAddr() {
+				v.errorf("%s: %v is not an address", at, s.Key)
+			} else if FamilyOf(s.Addr) != s.Key.Type().Family() {
+				v.errorf("%s: %v cannot equal %v", at, s.Key, s.Addr)
+			}
+		case InSet:
+			set := v.rs.Set(s.Set)
+			switch {
+			case s.Key.Type() == TypeUnknown:
+				v.errorf("%s: unknown key", at)
+			case set == nil:
+				v.errorf("%s: set %q not found", at, s.Set)
+			case set.Type != s.Key.Type():
+				v.errorf("%s: %v is looked up in set %q of type %v", at, s.Key, s.Set, set.Type)
+			}
+		case VMap:
+			m := v.rs.Map(s.Map)
+			switch {
+			case !last:
+				v.errorf("%s: vmap must be the last statement", at)
+			case s.Key.Type() == TypeUnknown:
+				v.errorf("%s: unknown key", at)
+			case m == nil:
+				v.errorf("%s: map %q not found", at, s.Map)
+			case m.Type != s.Key.Type():
+				v.errorf("%s: %v is looked up in map %q of type %v", at, s.Key, s.Map, m.Type)
+			}
+		case Counter:
+		case Verdict:
+			if !last {
+				v.errorf("%s: verdict %v must be the last statement", at, s)
+			}
+			switch s.Kind {
+			case Accept, Drop, Return:
+				if s.Chain != "" {
+					v.errorf("%s: verdict %v takes no chain", at, s.Kind)
+				}
+			case Jump, Goto:
+				v.checkTarget(at, s.Chain)
+			default:
+				v.errorf("%s: unknown verdict", at)
+			}
+		case nil:
+			v.errorf("%s: nil statement", at)
+		default:
+			v.errorf("%s: unknown statement %T", at, s)
+		}
+	}
+}
+
+func (v *validator) checkTarget(where, chain string) {
+	c := v.rs.Chain(chain)
+	switch {
+	case c == nil:
+		v.errorf("%s: chain %q not found", where, chain)
+	case c.IsBase():
+		v.errorf("%s: cannot jump or go to base chain %q", where, chain)
+	}
+}
+
+func (v *validator) checkComment(where, c string) {
+	if len(c) > MaxCommentLen {
+		v.errorf("%s: comment longer than %d bytes", where, MaxCommentLen)
+	}
+	if !utf8.ValidString(c) || strings.ContainsFunc(c, func(r rune) bool { return r == '"' || !unicode.IsPrint(r) }) {
+		v.errorf("%s: comment %q: want printable UTF-8 without double quotes", where, c)
+	}
+}
+
+// checkGraph rejects jump loops, which the kernel refuses, and paths deeper
+// than its jump stack.
+func (v *validator) checkGraph() {
+	edges := targets(v.rs)
+	const (
+		unvisited = iota
+		inProgress
+		done
+	)
+	state := map[string]int{}
+	depth := map[string]int{} // longest path below a chain, in edges
+	var visit func(name string, path []string) bool
+	visit = func(name string, path []string) bool {
+		switch state[name] {
+		case inProgress:
+			i := slices.Index(path, name)
+			v.errorf("chain %q: jump loop %v", name, append(path[i:], name))
+			return false
+		case done:
+			return true
+		}
+		state[name] = inProgress
+		d := 0
+		for _, t := range edges[name] {
+			if v.rs.Chain(t) == nil {
+				continue // reported as a missing target
+			}
+			if !visit(t, append(slices.Clone(path), name)) {
+				return false
+			}
+			d = max(d, depth[t]+1)
+		}
+		depth[name] = d
+		state[name] = done
+		return true
+	}
+	for _, c := range v.rs.Chains {
+		if !visit(c.Name, nil) {
+			return
+		}
+	}
+	for _, c := range v.rs.Chains {
+		if c.IsBase() && depth[c.Name] > MaxJumpDepth {
+			v.errorf("chain %q: chains reach %d jumps deep, more than the kernel's %d", c.Name, depth[c.Name], MaxJumpDepth)
+		}
+	}
+}
+
+// targets returns, per chain, the chains its rules can jump or go to,
+// directly or through a verdict map.
+func targets(rs *Ruleset) map[string][]string {
+	out := map[string][]string{}
+	for _, c := range rs.Chains {
+		for _, r := range c.Rules {
+			for _, s := range r.Stmts {
+				switch s := s.(type) {
+				case Verdict:
+					if s.Kind == Jump || s.Kind == Goto {
+						out[c.Name] = append(out[c.Name], s.Chain)
+					}
+				case VMap:
+					if m := rs.Map(s.Map); m != nil {
+						for _, e := range m.Elems {
+							if e.Verdict.Kind == Jump || e.Verdict.Kind == Goto {
+								out[c.Name] = append(out[c.Name], e.Verdict.Chain)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for k, ts := range out {
+		slices.Sort(ts)
+		out[k] = slices.Compact(ts)
+	}
+	return out
+}
+
+// checkName accepts the identifiers Render can write unquoted and that can
+// never be mistaken for a keyword by any version of nft: letters, digits
+// and underscores, starting with a letter or underscore and holding at
+// least one underscore. nft's scanner turns keywords into tokens even where
+// a name is expected ("set all", "jump tcp" fail), its keywords never hold
+// an underscore, and nft 1.0 does not accept quoted names everywhere.
+func checkName(n string) error {
+	if n == "" {
+		return errors.New("empty name")
+	}
+	if len(n) > MaxNameLen {
+		return fmt.Errorf("name longer than %d bytes", MaxNameLen)
+	}
+	for i, r := range n {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_'
+		digit := r >= '0' && r <= '9'
+		if !letter && !(digit && i > 0) {
+			return fmt.Errorf("name %q: want a letter or underscore, then letters, digits or underscores", n)
+		}
+	}
+	if !strings.Contains(n, "_") {
+		return fmt.Errorf("name %q: want at least one underscore, so that it is never an nft keyword", n)
+	}
+	return nil
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
