@@ -53,7 +53,7 @@ func FromAdminNetworkPolicy(p *v1alpha1.AdminNetworkPolicy, src model.Source) (*
 		peers := make([]peerIn, len(r.To))
 		for j, t := range r.To {
 			peers[j] = peerIn{namespaces: t.Namespaces, pods: v1alpha1Pods(t.Pods), nodes: t.Nodes,
-				networks: stringsOf(t.Networks), domainNames: stringsOf(t.DomainNames)}
+				networks: convertStrings[string](t.Networks), domainNames: convertStrings[string](t.DomainNames)}
 		}
 		pol.Rules = append(pol.Rules, c.rule(model.Egress, i, r.Name, string(r.Action), peers, r.To == nil, egressPeerFields,
 			func(path string) ([]model.PortSpec, []namedPort) { return c.anpPorts(path+".ports", r.Ports) }))
@@ -92,7 +92,7 @@ func FromBaselineAdminNetworkPolicy(p *v1alpha1.BaselineAdminNetworkPolicy, src 
 	for i, r := range p.Spec.Egress {
 		peers := make([]peerIn, len(r.To))
 		for j, t := range r.To {
-			peers[j] = peerIn{namespaces: t.Namespaces, pods: v1alpha1Pods(t.Pods), nodes: t.Nodes, networks: stringsOf(t.Networks)}
+			peers[j] = peerIn{namespaces: t.Namespaces, pods: v1alpha1Pods(t.Pods), nodes: t.Nodes, networks: convertStrings[string](t.Networks)}
 		}
 		pol.Rules = append(pol.Rules, c.rule(model.Egress, i, r.Name, string(r.Action), peers, r.To == nil, banpEgressPeerFields,
 			func(path string) ([]model.PortSpec, []namedPort) { return c.anpPorts(path+".ports", r.Ports) }))
@@ -124,7 +124,7 @@ func FromClusterNetworkPolicyV1beta1(p *v1beta1.ClusterNetworkPolicy, src model.
 // allow it in Baseline "to make the API more uniform", where it skips
 // the rest of the Baseline tier and so leaves the connection to the
 // default, allow
-// (https://network-policy-api.sigs.k8s.io/npeps/npep-285-combine-crds/).
+// (https://github.com/kubernetes-sigs/network-policy-api/blob/v0.3.0/npeps/npep-285-combine-crds.md).
 func fromCNP(d *dialect, p *v1beta1.ClusterNetworkPolicy, src model.Source) (*model.Policy, []model.Problem) {
 	c := newConverter(d, src, p.Name)
 	c.name(p.Name)
@@ -159,7 +159,7 @@ func fromCNP(d *dialect, p *v1beta1.ClusterNetworkPolicy, src model.Source) (*mo
 		peers := make([]peerIn, len(r.To))
 		for j, t := range r.To {
 			peers[j] = peerIn{namespaces: t.Namespaces, pods: v1beta1Pods(t.Pods), nodes: t.Nodes,
-				networks: stringsOf(t.Networks), domainNames: stringsOf(t.DomainNames)}
+				networks: convertStrings[string](t.Networks), domainNames: convertStrings[string](t.DomainNames)}
 		}
 		pol.Rules = append(pol.Rules, c.rule(model.Egress, i, r.Name, string(r.Action), peers, r.To == nil, egressPeerFields,
 			func(path string) ([]model.PortSpec, []namedPort) {
@@ -238,17 +238,4 @@ func v1beta1Pods(p *v1beta1.NamespacedPod) *podsIn {
 		return nil
 	}
 	return &podsIn{namespaceSelector: &p.NamespaceSelector, podSelector: &p.PodSelector}
-}
-
-// stringsOf converts CIDR and DomainName lists, keeping nil (absent)
-// apart from empty (present, and invalid).
-func stringsOf[T ~string](xs []T) []string {
-	if xs == nil {
-		return nil
-	}
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = string(x)
-	}
-	return out
 }
