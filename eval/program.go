@@ -169,12 +169,14 @@ func (p *program) decide(scope model.ConnSet, match func(i int) matchKind, ports
 		}
 		return allowed, unknown
 	}
-	undecided = rest
+	// A Pass in the Baseline tier (ClusterNetworkPolicy allows it, NPEP-285)
+	// skips the rest of the tier, which leaves the default allow.
+	undecided, passed = rest, model.ConnSet{}
 	firstMatch(p.nAdmin+p.nNP, len(p.rules), model.TierBaseline)
-	if !undecided.IsEmpty() {
-		allowed = allowed.Union(undecided)
+	if def := undecided.Union(passed); !def.IsEmpty() {
+		allowed = allowed.Union(def)
 		if tr != nil {
-			tr.Steps = append(tr.Steps, Step{Action: model.Allow, Conns: undecided, Note: "no policy isolates it: allowed by default"})
+			tr.Steps = append(tr.Steps, Step{Action: model.Allow, Conns: def, Note: "no policy isolates it: allowed by default"})
 		}
 	}
 	return allowed, unknown

@@ -149,9 +149,6 @@ func randomSnapshot(r *rand.Rand) *model.Snapshot {
 				idx++
 				if tier != model.TierNetworkPolicy {
 					rule.Action = []model.Action{model.Allow, model.Deny, model.Pass}[r.IntN(3)]
-					if tier == model.TierBaseline && rule.Action == model.Pass {
-						rule.Action = model.Deny
-					}
 				}
 				if tier == model.TierNetworkPolicy && r.IntN(4) == 0 {
 					rule.AllPeers = true
