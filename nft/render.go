@@ -25,23 +25,24 @@ func Render(rs *Ruleset) string {
 		}
 		first = false
 	}
-	for _, s := range sortedSets(rs.Sets) {
+	rs = rs.Canonical()
+	for _, s := range rs.Sets {
 		sep()
 		elems := make([]string, 0, len(s.Elems))
-		for _, e := range SortedElems(s.Elems) {
+		for _, e := range s.Elems {
 			elems = append(elems, e.format(s.Type))
 		}
 		w.setBlock("set", s.Name, s.Type.String(), s.Interval, s.Comment, elems)
 	}
-	for _, m := range sortedMaps(rs.Maps) {
+	for _, m := range rs.Maps {
 		sep()
 		elems := make([]string, 0, len(m.Elems))
-		for _, e := range SortedMapElems(m.Elems) {
+		for _, e := range m.Elems {
 			elems = append(elems, e.Key.format(m.Type)+" : "+e.Verdict.String())
 		}
 		w.setBlock("map", m.Name, m.Type.String()+" : verdict", m.Interval, m.Comment, elems)
 	}
-	for _, c := range sortedChains(rs.Chains) {
+	for _, c := range rs.Chains {
 		sep()
 		w.linef("\tchain %s {", c.Name)
 		if c.IsBase() {
@@ -219,23 +220,22 @@ func mapElemList(t SetType, elems []MapElem, prefix, suffix string) string {
 	return prefix + "{ " + strings.Join(parts, ", ") + " }" + suffix
 }
 
-func sortedSets(sets []Set) []Set {
-	out := slices.Clone(sets)
-	slices.SortFunc(out, func(a, b Set) int { return cmp.Compare(a.Name, b.Name) })
-	return out
-}
-
-func sortedMaps(maps []Map) []Map {
-	out := slices.Clone(maps)
-	slices.SortFunc(out, func(a, b Map) int { return cmp.Compare(a.Name, b.Name) })
-	return out
-}
-
-// sortedChains orders base chains by hook and priority, then regular
-// chains by name.
-func sortedChains(chains []Chain) []Chain {
-	out := slices.Clone(chains)
-	slices.SortFunc(out, func(a, b Chain) int {
+// Canonical returns a copy of rs in the order Render writes it: sets and
+// maps by name, base chains by hook then priority, regular chains by
+// name, elements sorted. Rules keep their order. Appliers create objects
+// in this order, so that the kernel lists them as nft would after reading
+// Render's text.
+func (rs *Ruleset) Canonical() *Ruleset {
+	out := rs.Clone()
+	slices.SortFunc(out.Sets, func(a, b Set) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(out.Maps, func(a, b Map) int { return cmp.Compare(a.Name, b.Name) })
+	for i := range out.Sets {
+		slices.SortFunc(out.Sets[i].Elems, compareElems)
+	}
+	for i := range out.Maps {
+		slices.SortFunc(out.Maps[i].Elems, func(a, b MapElem) int { return compareElems(a.Key, b.Key) })
+	}
+	slices.SortFunc(out.Chains, func(a, b Chain) int {
 		if a.IsBase() != b.IsBase() {
 			if a.IsBase() {
 				return -1

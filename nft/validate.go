@@ -164,6 +164,9 @@ func (v *validator) checkRule(chain string, i int, r Rule) {
 	if len(r.Stmts) == 0 {
 		v.errorf("%s: no statements", where)
 	}
+	if fams := stmtFamilies(r.Stmts); len(fams) > 1 {
+		v.errorf("%s: mixes IPv4 and IPv6 matches, which nft refuses (conflicting protocols) and which could never match", where)
+	}
 	for j, s := range r.Stmts {
 		last := j == len(r.Stmts)-1
 		at := fmt.Sprintf("%s: statement %d", where, j)

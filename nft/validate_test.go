@@ -47,6 +47,8 @@ func TestValidate(t *testing.T) {
 		}, "vmap must be the last"},
 		{"address of other family", nft.Ruleset{Chains: []nft.Chain{base(rule(nft.AddrIs{Key: nft.KeySrc6, Addr: a4}))}}, "cannot equal"},
 		{"address key not an address", nft.Ruleset{Chains: []nft.Chain{base(rule(nft.AddrIs{Key: nft.KeyProtoPort, Addr: a4}))}}, "is not an address"},
+		{"mixed families", nft.Ruleset{Sets: []nft.Set{{Name: "s_1", Type: nft.TypeIPv6Addr}}, Chains: []nft.Chain{base(rule(nft.AddrIs{Key: nft.KeySrc4, Addr: a4}, nft.InSet{Key: nft.KeyDst6, Set: "s_1"}))}}, "mixes IPv4 and IPv6"},
+		{"nfproto against address", nft.Ruleset{Chains: []nft.Chain{base(rule(nft.NFProtoIs{Family: nft.IPv6}, nft.AddrIs{Key: nft.KeySrc4, Addr: a4}))}}, "mixes IPv4 and IPv6"},
 		{"unknown ct state", nft.Ruleset{Chains: []nft.Chain{base(rule(nft.CtStateIn{States: 16}))}}, "unknown states"},
 		{"comment with quote", nft.Ruleset{Chains: []nft.Chain{base(nft.Rule{Stmts: []nft.Stmt{nft.VerdictAccept}, Comment: `say "hi"`})}}, "without double quotes"},
 		{"comment too long", nft.Ruleset{Chains: []nft.Chain{base(nft.Rule{Stmts: []nft.Stmt{nft.VerdictAccept}, Comment: strings.Repeat("x", 128)})}}, "longer than 127"},

@@ -207,9 +207,11 @@ func (g *Gen) verdict(targets []string, allowReturn bool) nft.Verdict {
 func (g *Gen) rules(rs *nft.Ruleset, targets []string, base bool) []nft.Rule {
 	var out []nft.Rule
 	for i := range g.pick(6) {
+		// Matches of one family only: nft refuses a rule mixing them.
+		fam := []nft.Family{nft.IPv4, nft.IPv6}[g.pick(2)]
 		var stmts []nft.Stmt
 		for range g.pick(3) {
-			if s := g.match(rs); s != nil {
+			if s := g.match(rs); s != nil && familyOf(s) != other(fam) {
 				stmts = append(stmts, s)
 			}
 		}
@@ -218,7 +220,10 @@ func (g *Gen) rules(rs *nft.Ruleset, targets []string, base bool) []nft.Rule {
 		}
 		switch {
 		case base && g.chance(0.3):
-			m := rs.Maps[g.pick(len(rs.Maps))]
+			m := rs.Maps[0]
+			if fam == nft.IPv6 {
+				m = rs.Maps[1]
+			}
 			key := nft.KeyDst4
 			if m.Type == nft.TypeIPv6Addr {
 				key = nft.KeyDst6
@@ -237,6 +242,26 @@ func (g *Gen) rules(rs *nft.Ruleset, targets []string, base bool) []nft.Rule {
 		out = append(out, r)
 	}
 	return out
+}
+
+// familyOf returns the address family a statement implies.
+func familyOf(s nft.Stmt) nft.Family {
+	switch s := s.(type) {
+	case nft.NFProtoIs:
+		return s.Family
+	case nft.AddrIs:
+		return s.Key.Type().Family()
+	case nft.InSet:
+		return s.Key.Type().Family()
+	}
+	return nft.FamilyUnknown
+}
+
+func other(f nft.Family) nft.Family {
+	if f == nft.IPv4 {
+		return nft.IPv6
+	}
+	return nft.IPv4
 }
 
 func (g *Gen) match(rs *nft.Ruleset) nft.Stmt {

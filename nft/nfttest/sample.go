@@ -66,7 +66,8 @@ func Sample(table string) *nft.Ruleset {
 				{Stmts: []nft.Stmt{nft.InSet{Key: nft.KeySrc4, Set: "local_v4"}, nft.L4ProtoIs{Proto: nft.ProtoTCP}, nft.Counter{}, nft.VerdictAccept}},
 			}},
 			{Name: "filter_output", Hook: nft.HookOutput, Priority: 10, Policy: nft.PolicyAccept, Rules: []nft.Rule{
-				{Stmts: []nft.Stmt{nft.NFProtoIs{Family: nft.IPv6}, nft.AddrIs{Key: nft.KeyDst6, Addr: netip.MustParseAddr("fd00:1::1")}, nft.Counter{}}},
+				{Stmts: []nft.Stmt{nft.NFProtoIs{Family: nft.IPv6}, nft.L4ProtoIs{Proto: nft.ProtoUDP}, nft.Counter{}}},
+				{Stmts: []nft.Stmt{nft.AddrIs{Key: nft.KeyDst6, Addr: netip.MustParseAddr("fd00:1::1")}, nft.Counter{}}},
 			}},
 			{Name: "ingress_web", Rules: []nft.Rule{
 				{Stmts: []nft.Stmt{nft.AddrIs{Key: nft.KeySrc4, Addr: netip.MustParseAddr("10.1.0.1")}, nft.VerdictAccept}, Comment: "pod to itself"},
