@@ -1,0 +1,566 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/bulkhead/bulkhead/model"
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/api/meta"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	sigsjson "sigs.k8s.io/json"
+)
+
+// decoded is one object of the input, decoded and typed, or the problems
+// that kept it from being so.
+type decoded struct {
+	obj      k8sruntime.Object
+	src      model.Source
+	problems []model.Problem
+	// skip is why the object is left out, for kinds not modelled.
+	skip string
+}
+
+// decoder decodes one unit. Problems name the most precise line known: the
+// line of the offending field where the decoder can tell, else the line
+// where the object starts.
+type decoder struct {
+	u     *unit
+	defNS string
+	out   []decoded
+	// syntaxErr is set when a YAML document of the unit did not parse.
+	syntaxErr bool
+}
+
+const maxListDepth = 10
+
+func decodeUnit(u *unit, defNS string) (out []decoded, syntaxErr bool) {
+	d := decoder{u: u, defNS: defNS}
+	if u.json {
+		d.jsonObject(u.data, u.line, u.list, 0)
+	} else {
+		d.yamlStream()
+	}
+	return d.out, d.syntaxErr
+}
+
+func (d *decoder) problem(src model.Source, fld string, sev model.Severity, msg string) {
+	d.out = append(d.out, decoded{src: src, problems: []model.Problem{{Source: src, Field: fld, Severity: sev, Msg: msg}}})
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
+
+// scannerProblems are the messages of the YAML scanner's errors. yaml.v3
+// reports their line 1-based, but the line of the parser's errors 0-based
+// (it prints the 0-based mark of the error's context).
+var scannerProblems = []string{
+	"block sequence entries are not allowed", "could not find expected", "did not find expected alphabetic",
+	"did not find expected comment or line break", "did not find expected digit", "did not find expected hexdecimal",
+	"did not find expected version", "did not find expected whitespace", "did not find the expected '>'",
+	"exceeded max depth", "found a tab character", "found an indentation indicator", "found character that cannot",
+	"found extremely long", "found invalid Unicode", "found unexpected document indicator",
+	"found unexpected end of stream", "found unexpected non-alphabetical", "found unknown directive",
+	"found unknown escape", "mapping keys are not allowed", "mapping values are not allowed",
+}
+
+// yamlErrorLine returns the 1-based line of a yaml.v3 error that says
+// "line n".
+func yamlErrorLine(n int, msg string) int {
+	for _, p := range scannerProblems {
+		if strings.HasPrefix(msg, p) {
+			return n
+		}
+	}
+	return n + 1
+}
+
+func (d *decoder) yamlStream() {
+	dec := yaml.NewDecoder(bytes.NewReader(d.u.data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			d.syntaxErr = true
+			src := model.Source{File: d.u.file, Line: d.u.line}
+			msg := err.Error()
+			if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+				msg = msg[len(m[0]):]
+				if n, err := strconv.Atoi(m[1]); err == nil {
+					src.Line = d.u.line + yamlErrorLine(n, msg) - 1
+				}
+			}
+			d.problem(src, "", model.SeverityError, "YAML syntax error: "+msg)
+			return
+		}
+		if len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+			continue // an empty document
+		}
+		d.yamlObject(root, d.u.list, 0)
+	}
+}
+
+// objMeta is what identifies an object before it is decoded.
+type objMeta struct{ apiVersion, kind, name, namespace string }
+
+func (d *decoder) source(m objMeta, line int) model.Source {
+	return model.Source{File: d.u.file, Line: line, Kind: m.kind, Namespace: m.namespace, Name: m.name}
+}
+
+func (d *decoder) yamlObject(n *yaml.Node, list *listCtx, depth int) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	line := d.u.line + n.Line - 1
+	if n.Kind != yaml.MappingNode {
+		d.problem(model.Source{File: d.u.file, Line: line}, "", model.SeverityError,
+			fmt.Sprintf("not a Kubernetes object: want a mapping with apiVersion and kind, got a %s", kindName(n)))
+		return
+	}
+	var m objMeta
+	m.apiVersion, _ = scalarAt(n, "apiVersion")
+	m.kind, _ = scalarAt(n, "kind")
+	md := mapGet(n, "metadata")
+	m.name, _ = scalarAt(md, "name")
+	m.namespace, _ = scalarAt(md, "namespace")
+	m = inherit(m, list)
+	src := d.source(m, line)
+
+	if items := mapGet(n, "items"); isListKind(m.kind) && items != nil {
+		if depth >= maxListDepth {
+			d.problem(src, "items", model.SeverityError, fmt.Sprintf("lists nested more than %d deep", maxListDepth))
+			return
+		}
+		switch {
+		case items.Kind == yaml.SequenceNode:
+			ctx := &listCtx{m.apiVersion, m.kind}
+			for _, it := range items.Content {
+				d.yamlObject(it, ctx, depth+1)
+			}
+		case items.ShortTag() != "!!null":
+			d.problem(d.at(src, items), "items", model.SeverityError, "a list's items must be a sequence")
+		}
+		return
+	}
+	info := d.kind(m, src)
+	if info == nil {
+		return
+	}
+	src = d.namespace(info, src)
+	e := newEmitter(d.u.line-1, len(d.u.data))
+	e.value(n, 0)
+	if e.err != nil {
+		src.Line = e.err.line
+		d.problem(src, "", model.SeverityError, e.err.msg)
+		return
+	}
+	d.typed(info, &e.jsonText, src, func() *yaml.Node { return n }, d.u.line)
+}
+
+// at returns src with the line of node n.
+func (d *decoder) at(src model.Source, n *yaml.Node) model.Source {
+	src.Line = d.u.line + n.Line - 1
+	return src
+}
+
+// inherit fills in the apiVersion and kind of an item of a typed list
+// (PodList items carry neither).
+func inherit(m objMeta, list *listCtx) objMeta {
+	if list != nil && m.kind == "" && m.apiVersion == "" && list.kind != "List" {
+		m.kind = strings.TrimSuffix(list.kind, "List")
+		m.apiVersion = list.apiVersion
+	}
+	return m
+}
+
+func (d *decoder) jsonObject(data []byte, line int, list *listCtx, depth int) {
+	lineAt := func(off int64) int {
+		if off < 0 || off > int64(len(data)) {
+			return line
+		}
+		return line + bytes.Count(data[:off], []byte{'\n'})
+	}
+	meta, ok := scanMeta(data)
+	if !ok {
+		// Not a well-formed object: let the JSON decoder say why.
+		var v map[string]any
+		err := sigsjson.UnmarshalCaseSensitivePreserveInts(data, &v)
+		msg := "not a Kubernetes object: want a JSON object with apiVersion and kind"
+		l := line
+		if err != nil {
+			if isSyntax, off := sigsjson.SyntaxErrorOffset(err); isSyntax {
+				l = lineAt(off)
+				msg = "JSON syntax error: " + strings.TrimPrefix(err.Error(), "json: ")
+			}
+		}
+		d.problem(model.Source{File: d.u.file, Line: l}, "", model.SeverityError, msg)
+		return
+	}
+	m := inherit(objMeta{meta.apiVersion, meta.kind, meta.name, meta.namespace}, list)
+	src := d.source(m, line)
+	if isListKind(m.kind) && meta.items != nil {
+		if depth >= maxListDepth {
+			d.problem(src, "items", model.SeverityError, fmt.Sprintf("lists nested more than %d deep", maxListDepth))
+			return
+		}
+		ctx := &listCtx{m.apiVersion, m.kind}
+		for _, it := range meta.items {
+			d.jsonObject(data[it.start:it.end], lineAt(int64(it.start)), ctx, depth+1)
+		}
+		return
+	}
+	info := d.kind(m, src)
+	if info == nil {
+		return
+	}
+	src = d.namespace(info, src)
+	jt := &jsonText{data: data, offs: []int32{0}, lines: []int32{int32(line)}}
+	var node *yaml.Node
+	nodeOf := func() *yaml.Node {
+		// JSON is YAML: parse it again only to find where a field is.
+		if node == nil {
+			var doc yaml.Node
+			if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 {
+				node = doc.Content[0]
+			}
+		}
+		return node
+	}
+	d.typedJSON(info, jt, src, nodeOf, line, lineAt)
+}
+
+// namespace places a namespaced object without namespace in the default
+// namespace, and a cluster-scoped one in none, as Builder.Add does, so
+// that decoding problems name the object as the model will.
+func (d *decoder) namespace(info *kindInfo, src model.Source) model.Source {
+	switch {
+	case !info.namespaced:
+		src.Namespace = ""
+	case src.Namespace == "":
+		src.Namespace = d.defNS
+	}
+	return src
+}
+
+// kind checks the apiVersion and kind of an object and returns what
+// bulkhead knows of it, or nil when it is left out (with a problem or a
+// skip record).
+func (d *decoder) kind(m objMeta, src model.Source) *kindInfo {
+	if m.apiVersion == "" || m.kind == "" {
+		var missing []string
+		if m.apiVersion == "" {
+			missing = append(missing, "apiVersion")
+		}
+		if m.kind == "" {
+			missing = append(missing, "kind")
+		}
+		d.problem(src, strings.Join(missing, ", "), model.SeverityError,
+			"Required value: every object needs apiVersion and kind")
+		return nil
+	}
+	gv, err := schema.ParseGroupVersion(m.apiVersion)
+	if err != nil {
+		d.problem(src, "apiVersion", model.SeverityError, fmt.Sprintf("Invalid value: %q: %v", m.apiVersion, err))
+		return nil
+	}
+	if info := kinds[gv.WithKind(m.kind)]; info != nil {
+		return info
+	}
+	if want, policy, ok := unsupportedVersion(gv.Group, m.kind); ok {
+		msg := fmt.Sprintf("%s %s is not supported; bulkhead reads %s", m.apiVersion, m.kind, want)
+		if policy {
+			d.problem(src, "apiVersion", model.SeverityError, msg)
+			return nil
+		}
+		d.out = append(d.out, decoded{src: src, skip: msg,
+			problems: []model.Problem{{Source: src, Field: "apiVersion", Severity: model.SeverityWarning, Msg: msg + "; the object is skipped"}}})
+		return nil
+	}
+	if otherPolicyKind(m.kind) {
+		msg := fmt.Sprintf("%s %s is a network policy bulkhead does not model: results ignore it", m.apiVersion, m.kind)
+		d.out = append(d.out, decoded{src: src, skip: "policy kind not modelled",
+			problems: []model.Problem{{Source: src, Severity: model.SeverityWarning, Msg: msg}}})
+		return nil
+	}
+	d.out = append(d.out, decoded{src: src, skip: "kind not modelled"})
+	return nil
+}
+
+func (d *decoder) typed(info *kindInfo, jt *jsonText, src model.Source, node func() *yaml.Node, base int) {
+	d.typedJSON(info, jt, src, node, base, jt.lineAt)
+}
+
+// typedJSON decodes an object's JSON into its Go type. Policies decode
+// strictly: an unknown or duplicate field is an error and the policy is
+// left out. Other kinds decode leniently: such fields are warnings. A
+// value of the wrong type is an error for every kind.
+func (d *decoder) typedJSON(info *kindInfo, jt *jsonText, src model.Source, node func() *yaml.Node, base int, lineAt func(int64) int) {
+	obj := info.new()
+	strict, err := sigsjson.UnmarshalStrict(jt.data, obj)
+	var problems []model.Problem
+	if err != nil {
+		fld, msg, off := describeDecodeError(err, reflect.TypeOf(obj))
+		p := model.Problem{Source: src, Field: fld, Severity: model.SeverityError, Msg: msg}
+		if off >= 0 {
+			if l := lineAt(off); l > 0 {
+				p.Source.Line = l
+			}
+		}
+		d.out = append(d.out, decoded{src: src, problems: []model.Problem{p}})
+		return
+	}
+	// The object is what the decoder made of the text: with a duplicate
+	// field, the last value wins.
+	if acc, err := meta.Accessor(obj); err == nil {
+		src.Name = acc.GetName()
+		if info.namespaced && acc.GetNamespace() != "" {
+			src.Namespace = acc.GetNamespace()
+		}
+	}
+	sev := model.SeverityWarning
+	if info.policy {
+		sev = model.SeverityError
+	}
+	for _, se := range strict {
+		p := model.Problem{Source: src, Severity: sev, Msg: se.Error()}
+		var fe sigsjson.FieldError
+		if errors.As(se, &fe) {
+			p.Field = fe.FieldPath()
+			kind, _, _ := strings.Cut(se.Error(), " \"")
+			p.Msg = kind
+			if kind == "unknown field" {
+				if s := suggest(reflect.TypeOf(obj), p.Field); s != "" {
+					p.Msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+			}
+			if n := findPath(node(), p.Field); n != nil {
+				p.Source.Line = base + n.Line - 1
+			}
+		}
+		if info.policy {
+			p.Msg += "; the policy is left out"
+		}
+		problems = append(problems, p)
+	}
+	if info.policy && len(strict) > 0 {
+		d.out = append(d.out, decoded{src: src, problems: problems})
+		return
+	}
+	d.out = append(d.out, decoded{obj: obj, src: src, problems: problems})
+}
+
+// describeDecodeError turns a JSON decoding error into a field path, a
+// message for people and the JSON offset it happened at (-1 if unknown).
+func describeDecodeError(err error, root reflect.Type) (fld, msg string, off int64) {
+	if isSyntax, o := sigsjson.SyntaxErrorOffset(err); isSyntax {
+		return "", "JSON syntax error: " + strings.TrimPrefix(err.Error(), "json: "), o
+	}
+	// The type error of sigs.k8s.io/json is in an internal package; read
+	// its fields by name.
+	v := reflect.ValueOf(err)
+	if v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct && v.Elem().Type().Name() == "UnmarshalTypeError" {
+		e := v.Elem()
+		got := e.FieldByName("Value").String()
+		fld = e.FieldByName("Field").String()
+		off = e.FieldByName("Offset").Int()
+		want := "a different type"
+		if t, ok := e.FieldByName("Type").Interface().(reflect.Type); ok && t != nil {
+			want = typeWord(t)
+		}
+		msg = fmt.Sprintf("wrong type: got %s, want %s", got, want)
+		if got == "bool" && strings.HasPrefix(want, "a string") {
+			msg += " (quote the value: kubectl reads unquoted true, false, yes, no, on, off, y and n as booleans)"
+		}
+		return fld, msg, off
+	}
+	return "", strings.TrimPrefix(err.Error(), "json: "), -1
+}
+
+func typeWord(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return typeWord(t.Elem())
+	}
+	return t.String()
+}
+
+// findPath returns the node at a field path as sigs.k8s.io/json writes it
+// ("spec.ingress[0].podselector", "metadata.labels.app.kubernetes.io/name"),
+// or the deepest node on the way. Keys may contain dots, so at each
+// mapping the longest key that matches wins.
+func findPath(n *yaml.Node, path string) *yaml.Node {
+	last := n
+	for n != nil && path != "" {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		switch {
+		case strings.HasPrefix(path, "["):
+			end := strings.IndexByte(path, ']')
+			i, err := strconv.Atoi(path[1:max(end, 1)])
+			if end < 0 || err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return last
+			}
+			n, path = n.Content[i], strings.TrimPrefix(path[end+1:], ".")
+		case n.Kind == yaml.MappingNode:
+			var best, bestKey *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i].Value
+				if (path == k || strings.HasPrefix(path, k+".") || strings.HasPrefix(path, k+"[")) &&
+					(bestKey == nil || len(k) > len(bestKey.Value)) {
+					best, bestKey = n.Content[i+1], n.Content[i]
+				}
+			}
+			if best == nil {
+				return last
+			}
+			path = strings.TrimPrefix(path[len(bestKey.Value):], ".")
+			if path == "" {
+				// The field itself: point at its key, which is where an
+				// unknown or duplicate field is written.
+				return bestKey
+			}
+			n = best
+		default:
+			return last
+		}
+		last = n
+	}
+	return last
+}
+
+// suggest returns the JSON field name closest to the unknown last element
+// of path, walking the Go type t along path, or "".
+func suggest(t reflect.Type, path string) string {
+	segs := strings.Split(path, ".")
+	for i, seg := range segs {
+		name, rest, _ := strings.Cut(seg, "[")
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if i == len(segs)-1 {
+			if t.Kind() != reflect.Struct {
+				return ""
+			}
+			return closest(name, jsonFields(t))
+		}
+		if t.Kind() != reflect.Struct {
+			return "" // map keys may contain dots: give up
+		}
+		ft, ok := jsonFields(t)[name]
+		if !ok {
+			return ""
+		}
+		t = ft
+		for n := strings.Count(rest, "]"); n > 0; n-- {
+			for t.Kind() == reflect.Pointer {
+				t = t.Elem()
+			}
+			if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
+				return ""
+			}
+			t = t.Elem()
+		}
+	}
+	return ""
+}
+
+// jsonFields returns the JSON field names of a struct type, with inlined
+// and embedded structs flattened.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if (f.Anonymous && name == "") || strings.Contains(opts, "inline") {
+			if ft.Kind() == reflect.Struct {
+				for k, v := range jsonFields(ft) {
+					out[k] = v
+				}
+			}
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// closest returns the name at the smallest edit distance from s, when it
+// is close enough to be a likely typo.
+func closest(s string, names map[string]reflect.Type) string {
+	best, bestD := "", 3
+	for n := range names {
+		d := distance(strings.ToLower(s), strings.ToLower(n))
+		if strings.EqualFold(s, n) {
+			d = 0
+		}
+		if d < bestD || (d == bestD && best != "" && n < best) {
+			best, bestD = n, d
+		}
+	}
+	if bestD > len(s)/2 {
+		return ""
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
