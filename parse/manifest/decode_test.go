@@ -123,7 +123,7 @@ spec:
 		{"metadata.labels.app", 4},
 		{"spec.ingress[0].from[1].podselector", 9},
 		{"spec.ingress[0].from[5].x", 8}, // the deepest node found: the from list
-		{"spec.egress", 6},                // spec
+		{"spec.egress", 6},               // spec
 		{"", 1},
 	}
 	for _, tt := range tests {
