@@ -165,7 +165,7 @@ func (v *validator) checkRule(chain string, i int, r Rule) {
 		v.errorf("%s: no statements", where)
 	}
 	if fams := stmtFamilies(r.Stmts); len(fams) > 1 {
-		v.errorf("%s: mixes IPv4 and IPv6 matches, which nft refuses (conflicting protocols) and which could never match", where)
+		v.errorf("%s: mixes IPv4 and IPv6 matches, which can never match (and nft refuses address matches of both)", where)
 	}
 	for j, s := range r.Stmts {
 		last := j == len(r.Stmts)-1
@@ -234,6 +234,30 @@ func (v *validator) checkRule(chain string, i int, r Rule) {
 	}
 }
 
+// stmtFamilies returns the address families the statements imply.
+func stmtFamilies(stmts []Stmt) map[Family]bool {
+	fams := map[Family]bool{}
+	for _, s := range stmts {
+		var f Family
+		switch s := s.(type) {
+		case NFProtoIs:
+			f = s.Family
+		case AddrIs:
+			f = s.Key.Type().Family()
+		case InSet:
+			f = s.Key.Type().Family()
+		case VMap:
+			f = s.Key.Type().Family()
+		}
+		if f != FamilyUnknown {
+			fams[f] = true
+		}
+	}
+	return fams
+}
+
+// checkTarget reports a jump or goto target that is missing or a base
+// chain.
 func (v *validator) checkTarget(where, chain string) {
 	c := v.rs.Chain(chain)
 	switch {

@@ -1,0 +1,164 @@
+package dataplane_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/bulkhead/bulkhead/dataplane"
+	"github.com/bulkhead/bulkhead/nft"
+	"github.com/bulkhead/bulkhead/nft/nfttest"
+)
+
+func addPod(rs *nft.Ruleset, addr string) *nft.Ruleset {
+	out := rs.Clone()
+	m := out.Map("ingress_v4")
+	m.Elems = append(m.Elems, nft.MapElem{Key: nft.AddrElem(netip.MustParseAddr(addr)), Verdict: nft.JumpTo("ingress_web")})
+	return out
+}
+
+func TestFakeApply(t *testing.T) {
+	ctx := context.Background()
+	f := dataplane.NewFake("")
+	rs := nfttest.Sample("")
+	if err := f.Apply(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(nft.Render(rs), f.Dump()); diff != "" {
+		t.Errorf("Dump (-want +got):\n%s", diff)
+	}
+	next := addPod(rs, "10.1.0.50")
+	if err := f.Apply(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	deltas := f.Deltas()
+	if len(deltas) != 2 || deltas[0].Replace == nil || deltas[1].Replace != nil || len(deltas[1].AddMapElems) != 1 {
+		t.Errorf("deltas: first must replace the table, second add one map element; got %d deltas: %v", len(deltas), deltas)
+	}
+	got, err := f.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(nft.Render(next), nft.Render(got)); diff != "" {
+		t.Errorf("Read (-want +got):\n%s", diff)
+	}
+	if f.Applied() == nil || nft.Render(f.Applied()) != nft.Render(next) {
+		t.Error("Applied is not the last ruleset")
+	}
+	// The applier keeps its own copy.
+	next.Map("ingress_v4").Elems = nil
+	if nft.Render(f.Applied()) == nft.Render(next) {
+		t.Error("Applied shares memory with the caller's ruleset")
+	}
+}
+
+func TestFakeFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	f := dataplane.NewFake("")
+	rs := nfttest.Sample("")
+	if err := f.Apply(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	before := f.Dump()
+	boom := errors.New("boom")
+	f.FailNext(boom)
+	err := f.Apply(ctx, addPod(rs, "10.1.0.50"))
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "previous ruleset kept") {
+		t.Fatalf("Apply = %v, want boom", err)
+	}
+	if f.Dump() != before || nft.Render(f.Applied()) != nft.Render(rs) {
+		t.Error("a failed Apply changed the table or the baseline")
+	}
+	// After a failure the next transaction replaces the table.
+	if err := f.Apply(ctx, addPod(rs, "10.1.0.51")); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.Deltas(); d[len(d)-1].Replace == nil {
+		t.Error("the Apply after a failure did not replace the table")
+	}
+
+	// An invalid ruleset never reaches the table.
+	commits := f.Commits()
+	bad := rs.Clone()
+	bad.Chains[0].Rules = append(bad.Chains[0].Rules, nft.Rule{Stmts: []nft.Stmt{nft.JumpTo("nowhere")}})
+	if err := f.Apply(ctx, bad); err == nil || !strings.Contains(err.Error(), "kernel untouched") {
+		t.Errorf("Apply(invalid) = %v", err)
+	}
+	if f.Commits() != commits {
+		t.Error("an invalid ruleset was committed")
+	}
+
+	// FailWhen fails every matching transaction.
+	f.FailWhen(func(d nft.Delta) error {
+		if len(d.ReplaceChains) > 0 {
+			return boom
+		}
+		return nil
+	})
+	changed := addPod(rs, "10.1.0.51")
+	changed.Chain("egress_dns").Rules = changed.Chain("egress_dns").Rules[1:]
+	if err := f.Apply(ctx, changed); !errors.Is(err, boom) {
+		t.Errorf("Apply with FailWhen = %v, want boom", err)
+	}
+	f.FailWhen(nil)
+	if err := f.Apply(ctx, changed); err != nil {
+		t.Errorf("Apply after FailWhen(nil) = %v", err)
+	}
+}
+
+// TestFakeDrift changes the table behind the applier, so that its next
+// delta fails as it would in the kernel, and checks that it converges.
+func TestFakeDrift(t *testing.T) {
+	ctx := context.Background()
+	f := dataplane.NewFake("")
+	rs := nfttest.Sample("")
+	if err := f.Apply(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	f.Tamper(func(rs *nft.Ruleset) *nft.Ruleset {
+		rs.Map("ingress_v4").Elems = rs.Map("ingress_v4").Elems[1:]
+		return rs
+	})
+	next := rs.Clone()
+	next.Map("ingress_v4").Elems = next.Map("ingress_v4").Elems[1:]
+	next = addPod(next, "10.1.0.60")
+	if err := f.Apply(ctx, next); err == nil {
+		t.Fatal("Apply succeeded although the element it deletes is gone")
+	}
+	if err := f.Apply(ctx, next); err != nil {
+		t.Fatalf("second Apply: %v", err)
+	}
+	if f.Dump() != nft.Render(next) {
+		t.Error("the table did not converge")
+	}
+	// Reset forces a replace even without a failure.
+	f.Tamper(func(*nft.Ruleset) *nft.Ruleset { return nil })
+	f.Reset()
+	if err := f.Apply(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	if f.Dump() != nft.Render(next) {
+		t.Error("Reset did not make the next Apply replace the table")
+	}
+}
+
+func TestFakeDelete(t *testing.T) {
+	ctx := context.Background()
+	f := dataplane.NewFake("bh_test")
+	if err := f.Apply(ctx, nfttest.Sample("")); err == nil {
+		t.Error("Apply accepted a ruleset for another table")
+	}
+	if err := f.Apply(ctx, nfttest.Sample("bh_test")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := f.Read(ctx); err != nil || rs != nil || f.Applied() != nil || f.Dump() != "" {
+		t.Errorf("after Delete: Read = %v, %v; Applied = %v", rs, err, f.Applied())
+	}
+}
