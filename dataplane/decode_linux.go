@@ -252,11 +252,15 @@ func decodeElems(t nft.SetType, interval, isMap bool, elems []nftables.SetElemen
 			}
 			e := nft.Elem{
 				Addr:  netipx.IPRangeFrom(from.Addr.From(), to.Addr.From()),
+				Addr2: netipx.IPRangeFrom(from.Addr2.From(), to.Addr2.From()),
 				Proto: from.Proto,
 				Ports: model.PortRange{First: from.Ports.First, Last: to.Ports.First},
 			}
 			if t.Family() == nft.FamilyUnknown {
 				e.Addr = netipx.IPRange{}
+			}
+			if !t.IsAddrPair() {
+				e.Addr2 = netipx.IPRange{}
 			}
 			if err := add(e, k); err != nil {
 				return nil, nil, err
@@ -327,17 +331,28 @@ func maxAddr(a netip.Addr) netip.Addr {
 func decodeKey(t nft.SetType, b []byte) (nft.Elem, error) {
 	var e nft.Elem
 	orig := b
-	if f := t.Family(); f != nft.FamilyUnknown {
+	addr := func() (netipx.IPRange, error) {
 		n := 4
-		if f == nft.IPv6 {
+		if t.Family() == nft.IPv6 {
 			n = 16
 		}
 		if len(b) < n {
-			return e, fmt.Errorf("key %x too short for %v", orig, t)
+			return netipx.IPRange{}, fmt.Errorf("key %x too short for %v", orig, t)
 		}
 		a, _ := netip.AddrFromSlice(b[:n])
-		e.Addr = netipx.IPRangeFrom(a, a)
 		b = b[n:]
+		return netipx.IPRangeFrom(a, a), nil
+	}
+	var err error
+	if t.Family() != nft.FamilyUnknown {
+		if e.Addr, err = addr(); err != nil {
+			return e, err
+		}
+	}
+	if t.IsAddrPair() {
+		if e.Addr2, err = addr(); err != nil {
+			return e, err
+		}
 	}
 	if t.HasProtoPort() {
 		if len(b) < 8 {
@@ -503,6 +518,15 @@ func (d *ruleDecoder) addrStmt(fam nft.Family) (nft.Stmt, error) {
 	}
 	if key == nft.KeyUnknown {
 		return nil, errUnrecognized
+	}
+	if q, ok := d.peek().(*expr.Payload); ok && q.Base == expr.PayloadBaseNetworkHeader {
+		// `ip saddr . ip daddr`: the destination right after the source.
+		d.next()
+		pair := map[nft.Key]nft.Key{nft.KeySrc4: nft.KeyAddrPair4, nft.KeySrc6: nft.KeyAddrPair6}[key]
+		if pair == nft.KeyUnknown || q.Offset != p.Offset+p.Len || q.Len != p.Len {
+			return nil, errUnrecognized
+		}
+		return d.lookup(pair)
 	}
 	switch e := d.peek().(type) {
 	case *expr.Cmp:

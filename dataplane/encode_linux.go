@@ -252,6 +252,10 @@ func keyType(t nft.SetType) nftables.SetDatatype {
 		return nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetProto, nftables.TypeInetService)
 	case nft.TypeIPv6ProtoPort:
 		return nftables.MustConcatSetType(nftables.TypeIP6Addr, nftables.TypeInetProto, nftables.TypeInetService)
+	case nft.TypeIPv4AddrPair:
+		return nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeIPAddr)
+	case nft.TypeIPv6AddrPair:
+		return nftables.MustConcatSetType(nftables.TypeIP6Addr, nftables.TypeIP6Addr)
 	}
 	panic(fmt.Sprintf("dataplane: set type %v of a validated ruleset", t))
 }
@@ -379,8 +383,10 @@ func kernelElems(t nft.SetType, interval bool, el nft.Elem, v *nft.Verdict) []nf
 	}
 	from, to := el, el
 	from.Addr = netipx.IPRangeFrom(el.Addr.From(), el.Addr.From())
+	from.Addr2 = netipx.IPRangeFrom(el.Addr2.From(), el.Addr2.From())
 	from.Ports.Last = from.Ports.First
 	to.Addr = netipx.IPRangeFrom(el.Addr.To(), el.Addr.To())
+	to.Addr2 = netipx.IPRangeFrom(el.Addr2.To(), el.Addr2.To())
 	to.Ports.First = to.Ports.Last
 	switch {
 	case !interval:
@@ -401,6 +407,9 @@ func keyBytes(t nft.SetType, el nft.Elem) []byte {
 	var b []byte
 	if t.Family() != nft.FamilyUnknown {
 		b = append(b, addrBytes(el.Addr.From())...)
+	}
+	if t.IsAddrPair() {
+		b = append(b, addrBytes(el.Addr2.From())...)
 	}
 	if t.HasProtoPort() {
 		b = append(b, byte(el.Proto), 0, 0, 0)
@@ -445,6 +454,10 @@ func addrPayload(k nft.Key) (offset, length uint32) {
 		return 8, 16
 	case nft.KeyDst6, nft.KeyDst6ProtoPort:
 		return 24, 16
+	case nft.KeyAddrPair4:
+		return 12, 4
+	case nft.KeyAddrPair6:
+		return 8, 16
 	}
 	return 0, 0
 }
@@ -470,6 +483,11 @@ func keyExprs(k nft.Key, interval bool) []expr.Any {
 			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{proto}},
 			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: n},
 		)
+		if k.Type().IsAddrPair() {
+			// The destination follows the source in the header and in
+			// the next register: reg 9 after 4 bytes, reg 2 after 16.
+			out = append(out, &expr.Payload{DestRegister: protoReg, Base: expr.PayloadBaseNetworkHeader, Offset: off + n, Len: n})
+		}
 	}
 	if k.Type().HasProtoPort() {
 		out = append(out, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: protoReg})

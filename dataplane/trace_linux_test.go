@@ -156,7 +156,7 @@ func runProbes(t *testing.T, probes []probe, at map[netns.NsHandle]*listeners) m
 				case nft.ProtoTCP:
 					d := net.Dialer{
 						LocalAddr: &net.TCPAddr{IP: p.src.AsSlice(), Port: int(p.sport)},
-						Timeout:   500 * time.Millisecond, // under the 1 s SYN retransmission
+						Timeout:   900 * time.Millisecond, // under the 1 s SYN retransmission
 					}
 					c, err := d.DialContext(context.Background(), "tcp", netip.AddrPortFrom(p.dst, p.dport).String())
 					if err == nil {
@@ -171,7 +171,7 @@ func runProbes(t *testing.T, probes []probe, at map[netns.NsHandle]*listeners) m
 		}()
 	}
 	wg.Wait()
-	time.Sleep(200 * time.Millisecond) // let the last datagrams arrive
+	time.Sleep(300 * time.Millisecond) // let the last datagrams arrive
 	for _, p := range probes {
 		if p.proto == nft.ProtoUDP {
 			ok[p.id] = at[p.to].received(p.id)
@@ -186,7 +186,7 @@ func runProbes(t *testing.T, probes []probe, at map[netns.NsHandle]*listeners) m
 // and checks that nft.Trace predicts what the kernel did with each.
 func TestPrivilegedTraceMatchesKernel(t *testing.T) {
 	tp := newTopo(t)
-	rounds := 25
+	rounds := 20
 	if testing.Short() {
 		rounds = 5
 	}
@@ -206,7 +206,7 @@ func TestPrivilegedTraceMatchesKernel(t *testing.T) {
 	g.Ports = probePorts
 	g.Protos = []nft.Proto{nft.ProtoTCP, nft.ProtoUDP}
 	sport := uint16(20000)
-	total, accepted := 0, 0
+	total, accepted, retried := 0, 0, 0
 	for round := range rounds {
 		rs := g.Ruleset("bh_trace")
 		if err := a.Apply(ctx(t), rs); err != nil {
@@ -244,8 +244,7 @@ func TestPrivilegedTraceMatchesKernel(t *testing.T) {
 			probes = append(probes, p)
 		}
 		got := runProbes(t, probes, at)
-		var bad []string
-		for _, p := range probes {
+		expect := func(p probe) (bool, string) {
 			want := true
 			var why []string
 			for _, pkt := range p.packets() {
@@ -253,19 +252,41 @@ func TestPrivilegedTraceMatchesKernel(t *testing.T) {
 				why = append(why, fmt.Sprintf("%v => %v %v", pkt, v, steps))
 				want = want && v.Kind == nft.Accept
 			}
+			return want, strings.Join(why, "\n\t")
+		}
+		// A probe the kernel should have delivered but did not may have
+		// been slow on a loaded machine: send it once more, as a new
+		// flow. The other way round cannot be timing.
+		var retry []probe
+		for _, p := range probes {
+			if want, _ := expect(p); want && !got[p.id] {
+				sport++
+				p.sport, p.id = sport, p.id+"-retry"
+				retry = append(retry, p)
+			}
+		}
+		retried += len(retry)
+		if len(retry) > 0 {
+			for id, ok := range runProbes(t, retry, at) {
+				got[strings.TrimSuffix(id, "-retry")] = ok
+			}
+		}
+		var bad []string
+		for _, p := range probes {
+			want, why := expect(p)
 			total++
 			if want {
 				accepted++
 			}
 			if got[p.id] != want {
-				bad = append(bad, fmt.Sprintf("%v: kernel delivered=%v, tracer=%v\n\t%s", p, got[p.id], want, strings.Join(why, "\n\t")))
+				bad = append(bad, fmt.Sprintf("%v: kernel delivered=%v, tracer=%v\n\t%s", p, got[p.id], want, why))
 			}
 		}
 		if len(bad) > 0 {
 			t.Fatalf("round %d: tracer and kernel disagree:\n%s\nruleset:\n%s", round, strings.Join(bad, "\n"), nft.Render(rs))
 		}
 	}
-	t.Logf("%d probes over %d random rulesets agreed with the kernel (%d accepted, %d dropped)", total, rounds, accepted, total-accepted)
+	t.Logf("%d probes over %d random rulesets agreed with the kernel (%d accepted, %d dropped; %d sent twice)", total, rounds, accepted, total-accepted, retried)
 	if accepted == 0 || accepted == total {
 		t.Errorf("the random rulesets accepted %d of %d probes; the test needs both outcomes to mean anything", accepted, total)
 	}

@@ -58,13 +58,16 @@ func Concat(addrs, protoPorts []Elem) []Elem {
 // IsSingle reports whether e is one value rather than an interval, as sets
 // without the interval flag require.
 func (e Elem) IsSingle() bool {
-	return e.Addr.From() == e.Addr.To() && e.Ports.First == e.Ports.Last
+	return e.Addr.From() == e.Addr.To() && e.Addr2.From() == e.Addr2.To() && e.Ports.First == e.Ports.Last
 }
 
-// Contains reports whether e holds the packet key (addr, proto, port), each
-// field compared only if the type t has it.
-func (e Elem) contains(t SetType, addr netip.Addr, proto Proto, port uint16) bool {
+// contains reports whether e holds the packet key (addr, addr2, proto,
+// port), each field compared only if the type t has it.
+func (e Elem) contains(t SetType, addr, addr2 netip.Addr, proto Proto, port uint16) bool {
 	if t.Family() != FamilyUnknown && !e.Addr.Contains(addr) {
+		return false
+	}
+	if t.IsAddrPair() && !e.Addr2.Contains(addr2) {
 		return false
 	}
 	if t.HasProtoPort() && (e.Proto != proto || port < e.Ports.First || port > e.Ports.Last) {
@@ -80,6 +83,9 @@ func (e Elem) format(t SetType) string {
 	if t.Family() != FamilyUnknown {
 		parts = append(parts, formatRange(e.Addr))
 	}
+	if t.IsAddrPair() {
+		parts = append(parts, formatRange(e.Addr2))
+	}
 	if t.HasProtoPort() {
 		parts = append(parts, e.Proto.String(), e.Ports.String())
 	}
@@ -91,6 +97,9 @@ func (e Elem) String() string {
 	var parts []string
 	if e.Addr.IsValid() {
 		parts = append(parts, formatRange(e.Addr))
+	}
+	if e.Addr2.IsValid() {
+		parts = append(parts, formatRange(e.Addr2))
 	}
 	if e.Proto != 0 || e.Ports != (model.PortRange{}) {
 		parts = append(parts, e.Proto.String(), e.Ports.String())
@@ -116,6 +125,12 @@ func compareElems(a, b Elem) int {
 		return c
 	}
 	if c := a.Addr.To().Compare(b.Addr.To()); c != 0 {
+		return c
+	}
+	if c := a.Addr2.From().Compare(b.Addr2.From()); c != 0 {
+		return c
+	}
+	if c := a.Addr2.To().Compare(b.Addr2.To()); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.Proto, b.Proto); c != 0 {
@@ -157,6 +172,13 @@ func checkElem(t SetType, interval bool, e Elem) error {
 			return fmt.Errorf("element %v: type %s has no address field", e, t)
 		}
 	}
+	if t.IsAddrPair() {
+		if !e.Addr2.IsValid() || e.Addr2.From().Is4() != e.Addr.From().Is4() {
+			return fmt.Errorf("element %v: want a second address of the same family", e)
+		}
+	} else if e.Addr2 != (netipx.IPRange{}) {
+		return fmt.Errorf("element %v: type %s has one address field", e, t)
+	}
 	if t.HasProtoPort() {
 		if e.Proto == 0 {
 			return fmt.Errorf("element %v: missing protocol", e)
@@ -182,6 +204,9 @@ func checkElem(t SetType, interval bool, e Elem) error {
 func firstOverlap(t SetType, elems []Elem) (Elem, Elem, bool) {
 	overlaps := func(a, b Elem) bool {
 		if t.HasProtoPort() && (a.Proto != b.Proto || a.Ports.Last < b.Ports.First || b.Ports.Last < a.Ports.First) {
+			return false
+		}
+		if t.IsAddrPair() && (a.Addr2.To().Less(b.Addr2.From()) || b.Addr2.To().Less(a.Addr2.From())) {
 			return false
 		}
 		return true

@@ -75,6 +75,7 @@ func TestFormatStmt(t *testing.T) {
 		{nft.InSet{Key: nft.KeyProtoPort, Set: "p"}, "meta l4proto . th dport @p"},
 		{nft.InSet{Key: nft.KeySrc6ProtoPort, Set: "p", Neg: true}, "ip6 saddr . meta l4proto . th dport != @p"},
 		{nft.VMap{Key: nft.KeyDst4, Map: "m"}, "ip daddr vmap @m"},
+		{nft.InSet{Key: nft.KeyAddrPair6, Set: "p"}, "ip6 saddr . ip6 daddr @p"},
 		{nft.Counter{}, "counter"},
 		{nft.GotoChain("x"), "goto x"},
 		{nft.VerdictReturn, "return"},

@@ -187,8 +187,8 @@ type Rule struct {
 const MaxCommentLen = 127
 
 // SetType is the type of the keys of a set or verdict map. Every type is
-// a concatenation of an optional address, an optional transport protocol
-// and a port, in that order, which is what Elem holds.
+// a concatenation of fields Elem holds: an address, then either a second
+// address or a transport protocol and a port.
 type SetType uint8
 
 const (
@@ -204,10 +204,16 @@ const (
 	TypeIPv4ProtoPort
 	// TypeIPv6ProtoPort is "ipv6_addr . inet_proto . inet_service".
 	TypeIPv6ProtoPort
+	// TypeIPv4AddrPair is "ipv4_addr . ipv4_addr", matched with
+	// `ip saddr . ip daddr`: a set of (pod, pod) pairs lets a chain shared
+	// by many pods accept each pod's traffic to itself.
+	TypeIPv4AddrPair
+	// TypeIPv6AddrPair is "ipv6_addr . ipv6_addr".
+	TypeIPv6AddrPair
 )
 
 // SetTypes lists every known set type.
-var SetTypes = [...]SetType{TypeIPv4Addr, TypeIPv6Addr, TypeProtoPort, TypeIPv4ProtoPort, TypeIPv6ProtoPort}
+var SetTypes = [...]SetType{TypeIPv4Addr, TypeIPv6Addr, TypeProtoPort, TypeIPv4ProtoPort, TypeIPv6ProtoPort, TypeIPv4AddrPair, TypeIPv6AddrPair}
 
 // String returns the type as nft spells it in a set declaration.
 func (t SetType) String() string {
@@ -222,17 +228,24 @@ func (t SetType) String() string {
 		return "ipv4_addr . inet_proto . inet_service"
 	case TypeIPv6ProtoPort:
 		return "ipv6_addr . inet_proto . inet_service"
+	case TypeIPv4AddrPair:
+		return "ipv4_addr . ipv4_addr"
+	case TypeIPv6AddrPair:
+		return "ipv6_addr . ipv6_addr"
 	}
 	return "unknown"
 }
+
+// IsKnown reports whether t is one of SetTypes.
+func (t SetType) IsKnown() bool { return t > TypeUnknown && t <= TypeIPv6AddrPair }
 
 // Family returns the address family of the type's address field, or
 // FamilyUnknown if it has none.
 func (t SetType) Family() Family {
 	switch t {
-	case TypeIPv4Addr, TypeIPv4ProtoPort:
+	case TypeIPv4Addr, TypeIPv4ProtoPort, TypeIPv4AddrPair:
 		return IPv4
-	case TypeIPv6Addr, TypeIPv6ProtoPort:
+	case TypeIPv6Addr, TypeIPv6ProtoPort, TypeIPv6AddrPair:
 		return IPv6
 	}
 	return FamilyUnknown
@@ -243,8 +256,11 @@ func (t SetType) HasProtoPort() bool {
 	return t == TypeProtoPort || t == TypeIPv4ProtoPort || t == TypeIPv6ProtoPort
 }
 
+// IsAddrPair reports whether the type is a pair of addresses.
+func (t SetType) IsAddrPair() bool { return t == TypeIPv4AddrPair || t == TypeIPv6AddrPair }
+
 // IsConcat reports whether keys of the type have more than one field.
-func (t SetType) IsConcat() bool { return t.HasProtoPort() }
+func (t SetType) IsConcat() bool { return t.HasProtoPort() || t.IsAddrPair() }
 
 // Set is a named set. Interval sets hold prefixes, ranges and port ranges;
 // the kernel rejects overlapping elements in them, so build address
@@ -284,6 +300,9 @@ type Elem struct {
 	// Addr is the address field, From to To inclusive; a single address
 	// has From == To.
 	Addr netipx.IPRange
+	// Addr2 is the second address field of address-pair types (the
+	// destination of `ip saddr . ip daddr`).
+	Addr2 netipx.IPRange
 	// Proto is the transport protocol field. It is always a single value.
 	Proto Proto
 	// Ports is the destination-port field, First to Last inclusive.
@@ -292,6 +311,11 @@ type Elem struct {
 
 // AddrElem returns the element holding the single address a.
 func AddrElem(a netip.Addr) Elem { return Elem{Addr: netipx.IPRangeFrom(a, a)} }
+
+// PairElem returns the address-pair element holding src . dst.
+func PairElem(src, dst netip.Addr) Elem {
+	return Elem{Addr: netipx.IPRangeFrom(src, src), Addr2: netipx.IPRangeFrom(dst, dst)}
+}
 
 // Family is an address family as `meta nfproto` sees it. The zero value is
 // unknown.

@@ -10,7 +10,8 @@ import "net/netip"
 //	NFProtoIs   meta nfproto ipv6
 //	L4ProtoIs   meta l4proto tcp
 //	AddrIs      ip saddr 10.0.0.1, ip6 daddr != fd00::1
-//	InSet       ip saddr @peers, meta l4proto . th dport @ports
+//	InSet       ip saddr @peers, meta l4proto . th dport @ports,
+//	            ip saddr . ip daddr @self
 //	VMap        ip daddr vmap @ingress_v4 (last statement only)
 //	Counter     counter
 //	Verdict     accept, drop, jump c, goto c, return (last statement only)
@@ -99,12 +100,17 @@ const (
 	KeySrc6ProtoPort
 	// KeyDst6ProtoPort is `ip6 daddr . meta l4proto . th dport`.
 	KeyDst6ProtoPort
+	// KeyAddrPair4 is `ip saddr . ip daddr`.
+	KeyAddrPair4
+	// KeyAddrPair6 is `ip6 saddr . ip6 daddr`.
+	KeyAddrPair6
 )
 
 // Keys lists every known key.
 var Keys = [...]Key{
 	KeySrc4, KeyDst4, KeySrc6, KeyDst6, KeyProtoPort,
 	KeySrc4ProtoPort, KeyDst4ProtoPort, KeySrc6ProtoPort, KeyDst6ProtoPort,
+	KeyAddrPair4, KeyAddrPair6,
 }
 
 // String returns the key as nft writes it.
@@ -128,6 +134,10 @@ func (k Key) String() string {
 		return "ip6 saddr . meta l4proto . th dport"
 	case KeyDst6ProtoPort:
 		return "ip6 daddr . meta l4proto . th dport"
+	case KeyAddrPair4:
+		return "ip saddr . ip daddr"
+	case KeyAddrPair6:
+		return "ip6 saddr . ip6 daddr"
 	}
 	return "unknown"
 }
@@ -145,13 +155,19 @@ func (k Key) Type() SetType {
 		return TypeIPv4ProtoPort
 	case KeySrc6ProtoPort, KeyDst6ProtoPort:
 		return TypeIPv6ProtoPort
+	case KeyAddrPair4:
+		return TypeIPv4AddrPair
+	case KeyAddrPair6:
+		return TypeIPv6AddrPair
 	}
 	return TypeUnknown
 }
 
-// IsSource reports whether the key's address field is the source address.
+// IsSource reports whether the key's (first) address field is the source
+// address.
 func (k Key) IsSource() bool {
-	return k == KeySrc4 || k == KeySrc6 || k == KeySrc4ProtoPort || k == KeySrc6ProtoPort
+	return k == KeySrc4 || k == KeySrc6 || k == KeySrc4ProtoPort || k == KeySrc6ProtoPort ||
+		k == KeyAddrPair4 || k == KeyAddrPair6
 }
 
 // IsAddr reports whether the key is a bare address (usable in AddrIs).

@@ -247,15 +247,13 @@ func (t *tracer) addr(k Key) (netip.Addr, bool) {
 // lookup returns the index of the element holding the packet's key k, or
 // -1. Valid sets have no overlapping elements, so at most one matches.
 func (t *tracer) lookup(k Key, elems []Elem) int {
-	var a netip.Addr
+	a, a2 := t.p.Dst, t.p.Dst
 	if k.IsSource() {
 		a = t.p.Src
-	} else {
-		a = t.p.Dst
 	}
 	typ := k.Type()
 	for i, e := range elems {
-		if e.contains(typ, a, t.p.Proto, t.p.DPort) {
+		if e.contains(typ, a, a2, t.p.Proto, t.p.DPort) {
 			return i
 		}
 	}

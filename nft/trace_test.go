@@ -38,6 +38,10 @@ func TestTraceSample(t *testing.T) {
 		{"next to single address", pkt(fwd, "192.168.1.8", "10.1.0.1", nft.ProtoTCP, 443, nft.CtNew), nft.Accept}, // returns, policy accept
 		{"except block, named", pkt(fwd, "10.1.0.9", "10.1.0.1", nft.ProtoTCP, 80, nft.CtNew), nft.Drop},
 		{"pod to itself", pkt(fwd, "10.1.0.1", "10.1.0.1", nft.ProtoTCP, 1, nft.CtNew), nft.Accept},
+		{"isolated pod to itself", pkt(fwd, "10.1.0.4", "10.1.0.4", nft.ProtoTCP, 1, nft.CtNew), nft.Accept},
+		{"isolated pod from another", pkt(fwd, "10.1.0.3", "10.1.0.4", nft.ProtoTCP, 1, nft.CtNew), nft.Drop},
+		{"isolated pod to another", pkt(fwd, "10.1.0.4", "10.1.0.3", nft.ProtoTCP, 1, nft.CtNew), nft.Accept},
+		{"ipv6 pair skips the map", pkt(fwd, "fd00:1::9", "fd00:1::1", nft.ProtoUDP, 1, nft.CtNew), nft.Accept},
 		// 10.1.5.5 is in the except: not a peer, so rule 3 returns to
 		// forward, which accepts by policy.
 		{"except block returns after jump", pkt(fwd, "10.1.5.5", "10.1.0.1", nft.ProtoTCP, 80, nft.CtNew), nft.Accept},

@@ -106,7 +106,7 @@ func (v *validator) checkSetsAndMaps() {
 	for _, s := range v.rs.Sets {
 		name("set", s.Name)
 		v.checkComment("set "+quote(s.Name), s.Comment)
-		if s.Type == TypeUnknown || s.Type > TypeIPv6ProtoPort {
+		if !s.Type.IsKnown() {
 			v.errorf("set %q: unknown type", s.Name)
 			continue
 		}
@@ -115,7 +115,7 @@ func (v *validator) checkSetsAndMaps() {
 	for _, m := range v.rs.Maps {
 		name("map", m.Name)
 		v.checkComment("map "+quote(m.Name), m.Comment)
-		if m.Type == TypeUnknown || m.Type > TypeIPv6ProtoPort {
+		if !m.Type.IsKnown() {
 			v.errorf("map %q: unknown type", m.Name)
 			continue
 		}

@@ -126,6 +126,16 @@ func (g *Gen) elems(t nft.SetType, interval bool) []nft.Elem {
 		return g.addrElems(t.Family(), exact)
 	case nft.TypeProtoPort:
 		return g.portElems(exact)
+	case nft.TypeIPv4AddrPair, nft.TypeIPv6AddrPair:
+		// Each source with a few destinations, as a pod-to-itself set
+		// and more.
+		var out []nft.Elem
+		for _, a := range g.addrElems(t.Family(), exact) {
+			for _, b := range g.addrElems(t.Family(), exact) {
+				out = append(out, nft.Elem{Addr: a.Addr, Addr2: b.Addr})
+			}
+		}
+		return out
 	default:
 		return nft.Concat(g.addrElems(t.Family(), exact), g.portElems(exact))
 	}

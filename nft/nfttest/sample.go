@@ -3,6 +3,8 @@ package nfttest
 import (
 	"net/netip"
 
+	"go4.org/netipx"
+
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/nft"
 )
@@ -38,6 +40,13 @@ func Sample(table string) *nft.Ruleset {
 			{Name: "dns_v4", Type: nft.TypeIPv4ProtoPort, Interval: true, Elems: dns},
 			{Name: "local_v4", Type: nft.TypeIPv4Addr, Elems: []nft.Elem{pod("10.1.0.1"), pod("10.1.0.2")}},
 			{Name: "empty_v6", Type: nft.TypeIPv6ProtoPort, Interval: true},
+			{Name: "self_v4", Type: nft.TypeIPv4AddrPair, Elems: []nft.Elem{
+				nft.PairElem(netip.MustParseAddr("10.1.0.1"), netip.MustParseAddr("10.1.0.1")),
+				nft.PairElem(netip.MustParseAddr("10.1.0.4"), netip.MustParseAddr("10.1.0.4")),
+			}},
+			{Name: "self_v6", Type: nft.TypeIPv6AddrPair, Interval: true, Elems: []nft.Elem{
+				{Addr: netipx.RangeOfPrefix(netip.MustParsePrefix("fd00:1::/64")), Addr2: nft.AddrElem(netip.MustParseAddr("fd00:1::1")).Addr},
+			}},
 		},
 		Maps: []nft.Map{
 			{Name: "ingress_v4", Type: nft.TypeIPv4Addr, Comment: "local pods by address", Elems: []nft.MapElem{
@@ -57,8 +66,9 @@ func Sample(table string) *nft.Ruleset {
 			{Name: "filter_forward", Hook: nft.HookForward, Priority: 0, Policy: nft.PolicyAccept, Rules: []nft.Rule{
 				established,
 				invalid,
+				{Stmts: []nft.Stmt{nft.InSet{Key: nft.KeyAddrPair4, Set: "self_v4"}, nft.VerdictAccept}, Comment: "pods to themselves"},
+				{Stmts: []nft.Stmt{nft.InSet{Key: nft.KeyAddrPair6, Set: "self_v6", Neg: true}, nft.VMap{Key: nft.KeyDst6, Map: "ingress_v6"}}},
 				{Stmts: []nft.Stmt{nft.VMap{Key: nft.KeyDst4, Map: "ingress_v4"}}},
-				{Stmts: []nft.Stmt{nft.VMap{Key: nft.KeyDst6, Map: "ingress_v6"}}},
 				{Stmts: []nft.Stmt{nft.VMap{Key: nft.KeySrc4, Map: "egress_v4"}}},
 			}},
 			{Name: "filter_input", Hook: nft.HookInput, Priority: 0, Policy: nft.PolicyAccept, Rules: []nft.Rule{
