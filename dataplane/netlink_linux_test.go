@@ -432,3 +432,36 @@ func largeRuleset(n, skip int) *nft.Ruleset {
 		},
 	}
 }
+
+// TestPrivilegedManyRules applies 5,000 rules with comments in one
+// transaction (each rule is its own netlink message, echoed back by the
+// kernel) and replaces one chain of 100 of them.
+func TestPrivilegedManyRules(t *testing.T) {
+	ns := newNetNS(t)
+	var log txLog
+	a := newApplier(t, ns, "", withLog(&log))
+	rs := &nft.Ruleset{}
+	for c := range 50 {
+		ch := nft.Chain{Name: fmt.Sprintf("pol_%d", c)}
+		for i := range 100 {
+			ch.Rules = append(ch.Rules, nft.Rule{
+				Stmts:   []nft.Stmt{nft.AddrIs{Key: nft.KeySrc4, Addr: netip.AddrFrom4([4]byte{10, byte(c), byte(i), 1})}, nft.Counter{}, nft.VerdictAccept},
+				Comment: fmt.Sprintf("networkpolicy ns/pol-%d ingress[%d]", c, i),
+			})
+		}
+		rs.Chains = append(rs.Chains, ch)
+	}
+	if err := a.Apply(ctx(t), rs); err != nil {
+		t.Fatal(err)
+	}
+	checkRead(t, a, rs)
+	next := rs.Clone()
+	next.Chains[3].Rules = next.Chains[3].Rules[1:]
+	if err := a.Apply(ctx(t), next); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.last(t); got.full || got.messages != 100 {
+		t.Errorf("transaction %+v, want a flush and 99 rules", got)
+	}
+	checkRead(t, a, next)
+}

@@ -10,6 +10,12 @@
 // smallest change between two values (set and map elements, replaced
 // chains) that the dataplane applies as one transaction.
 //
+// The policy compiler, from the model to this value, builds on it: the
+// value holds what it needs (dispatch on a local pod's address through
+// verdict maps into chains shared by pods with the same policies, peers
+// in merged interval sets, ports as protocol . port sets, pod-to-itself as
+// address pairs) with a per-packet cost independent of the cluster's size.
+//
 // Package nft is pure: it never runs nft, never opens a socket and never
 // touches the kernel.
 package nft

@@ -54,7 +54,9 @@ func (s Step) String() string {
 // of the element holding the packet's key and does not match if there is
 // none. Address matches and lookups imply the address family, as they do
 // in an inet table. With no base chain on the hook the packet is
-// accepted.
+// accepted. Trace looks at one hook: a forwarded packet also crosses
+// prerouting and postrouting, so a ruleset with chains there needs a
+// Trace per hook.
 //
 // rs should be valid (see Validate). On an invalid ruleset Trace still
 // terminates and never panics: missing chains, sets and maps match
