@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/parse/anp"
@@ -274,57 +278,26 @@ func (b *Builder) Snapshot() *model.Snapshot {
 		}
 	}
 
+	// Model every object on its own, concurrently; then assemble in input
+	// order, so that the result does not depend on the scheduling.
 	owners := b.owners()
-	for _, e := range b.objs {
-		var ps []model.Problem
-		var pol *model.Policy
-		switch o := e.Obj.(type) {
-		case *corev1.Namespace:
-			var ns *model.Namespace
-			if ns, ps = namespaceOf(o, e.Source); ns != nil {
-				snap.Namespaces[ns.Name] = ns
-			}
-		case *corev1.Node:
-			var n *model.Node
-			if n, ps = nodeOf(o, e.Source); n != nil {
-				snap.Nodes = append(snap.Nodes, n)
-			}
-		case *corev1.Pod:
-			if phase := o.Status.Phase; phase == corev1.PodSucceeded || phase == corev1.PodFailed {
-				skips = append(skips, seqSkip{Skip{e.Source, fmt.Sprintf("pod has terminated (phase %s)", phase)}, e.seq})
-				continue
-			}
-			var ep *model.Endpoint
-			if ep, ps = podEndpoint(o, e.Source); ep != nil {
-				snap.Endpoints = append(snap.Endpoints, ep)
-			}
-		case *networkingv1.NetworkPolicy:
-			pol, ps = netpol.FromNetworkPolicy(o, e.Source)
-		case *v1alpha1.AdminNetworkPolicy:
-			pol, ps = anp.FromAdminNetworkPolicy(o, e.Source)
-		case *v1alpha1.BaselineAdminNetworkPolicy:
-			pol, ps = anp.FromBaselineAdminNetworkPolicy(o, e.Source)
-		case *v1alpha2.ClusterNetworkPolicy:
-			pol, ps = anp.FromClusterNetworkPolicyV1alpha2(o, e.Source)
-		case *v1beta1.ClusterNetworkPolicy:
-			pol, ps = anp.FromClusterNetworkPolicyV1beta1(o, e.Source)
-		default:
-			if !e.kind.workload {
-				continue
-			}
-			if by, owned := owners.owns(e); owned {
-				skips = append(skips, seqSkip{Skip{e.Source, representedBy(by)}, e.seq})
-				continue
-			}
-			var ep *model.Endpoint
-			if ep, ps = workloadEndpoint(e.Obj, e.Source); ep != nil {
-				snap.Endpoints = append(snap.Endpoints, ep)
-			}
+	models := make([]modelled, len(b.objs))
+	parallel(b.opts.workers(), len(b.objs), func(i int) { models[i] = modelOf(b.objs[i], owners) })
+	for i, m := range models {
+		e := b.objs[i]
+		switch {
+		case m.skip != "":
+			skips = append(skips, seqSkip{Skip{e.Source, m.skip}, e.seq})
+		case m.ns != nil:
+			snap.Namespaces[m.ns.Name] = m.ns
+		case m.node != nil:
+			snap.Nodes = append(snap.Nodes, m.node)
+		case m.ep != nil:
+			snap.Endpoints = append(snap.Endpoints, m.ep)
+		case m.pol != nil:
+			snap.Policies = append(snap.Policies, m.pol)
 		}
-		if pol != nil {
-			snap.Policies = append(snap.Policies, pol)
-		}
-		addProblems(e.seq, ps)
+		addProblems(e.seq, m.problems)
 	}
 
 	// Namespaces that objects live in exist even when no manifest declares
@@ -348,7 +321,7 @@ func (b *Builder) Snapshot() *model.Snapshot {
 		refer(s.Source.Namespace, s.Source)
 	}
 
-	model.SortEndpoints(snap.Endpoints)
+	sortEndpoints(snap.Endpoints)
 	sort.Slice(snap.Nodes, func(i, j int) bool { return snap.Nodes[i].Name < snap.Nodes[j].Name })
 	sort.SliceStable(skips, func(i, j int) bool { return skips[i].seq < skips[j].seq })
 	for _, s := range skips {
@@ -361,6 +334,81 @@ func (b *Builder) Snapshot() *model.Snapshot {
 		snap.Problems = append(snap.Problems, p.Problem)
 	}
 	return snap
+}
+
+// modelled is what one object becomes in the model.
+type modelled struct {
+	ns       *model.Namespace
+	node     *model.Node
+	ep       *model.Endpoint
+	pol      *model.Policy
+	skip     string
+	problems []model.Problem
+}
+
+func modelOf(e entry, owners ownerIndex) (m modelled) {
+	switch o := e.Obj.(type) {
+	case *corev1.Namespace:
+		m.ns, m.problems = namespaceOf(o, e.Source)
+	case *corev1.Node:
+		m.node, m.problems = nodeOf(o, e.Source)
+	case *corev1.Pod:
+		if phase := o.Status.Phase; phase == corev1.PodSucceeded || phase == corev1.PodFailed {
+			m.skip = fmt.Sprintf("pod has terminated (phase %s)", phase)
+			return m
+		}
+		m.ep, m.problems = podEndpoint(o, e.Source)
+	case *networkingv1.NetworkPolicy:
+		m.pol, m.problems = netpol.FromNetworkPolicy(o, e.Source)
+	case *v1alpha1.AdminNetworkPolicy:
+		m.pol, m.problems = anp.FromAdminNetworkPolicy(o, e.Source)
+	case *v1alpha1.BaselineAdminNetworkPolicy:
+		m.pol, m.problems = anp.FromBaselineAdminNetworkPolicy(o, e.Source)
+	case *v1alpha2.ClusterNetworkPolicy:
+		m.pol, m.problems = anp.FromClusterNetworkPolicyV1alpha2(o, e.Source)
+	case *v1beta1.ClusterNetworkPolicy:
+		m.pol, m.problems = anp.FromClusterNetworkPolicyV1beta1(o, e.Source)
+	default:
+		if !e.kind.workload {
+			return m
+		}
+		if by, owned := owners.owns(e); owned {
+			m.skip = representedBy(by)
+			return m
+		}
+		m.ep, m.problems = workloadEndpoint(e.Obj, e.Source)
+	}
+	return m
+}
+
+// parallel calls f(0) ... f(n-1) on up to workers goroutines.
+func parallel(workers, n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// sortEndpoints orders endpoints as model.SortEndpoints does, computing
+// each ID once.
+func sortEndpoints(eps []*model.Endpoint) {
+	ids := make(map[*model.Endpoint]string, len(eps))
+	for _, e := range eps {
+		ids[e] = e.ID()
+	}
+	slices.SortFunc(eps, func(a, b *model.Endpoint) int { return strings.Compare(ids[a], ids[b]) })
 }
 
 // ownerIndex holds the ownerReferences of the objects that can represent

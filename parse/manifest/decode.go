@@ -43,9 +43,16 @@ const maxListDepth = 10
 
 func decodeUnit(u *unit, defNS string) (out []decoded, syntaxErr bool) {
 	d := decoder{u: u, defNS: defNS}
-	if u.json {
-		d.jsonObject(u.data, u.line, u.list, 0)
-	} else {
+	switch {
+	case u.json:
+		doc := d.jsonDoc(u.data)
+		d.jsonObject(doc, 0, len(u.data), "", u.list, 0)
+	default:
+		if jt, ok := fastYAML(u.data, u.line-1); ok {
+			doc := &jdoc{data: jt.data, lineAt: jt.lineAt, root: d.reparse}
+			d.jsonObject(doc, 0, len(jt.data), "", u.list, 0)
+			break
+		}
 		d.yamlStream()
 	}
 	return d.out, d.syntaxErr
@@ -167,7 +174,7 @@ func (d *decoder) yamlObject(n *yaml.Node, list *listCtx, depth int) {
 		d.problem(src, "", model.SeverityError, e.err.msg)
 		return
 	}
-	d.typed(info, &e.jsonText, src, func() *yaml.Node { return n }, d.u.line)
+	d.typedJSON(info, e.data, src, func() *yaml.Node { return n }, d.u.line, e.lineAt)
 }
 
 // at returns src with the line of node n.
@@ -186,13 +193,48 @@ func inherit(m objMeta, list *listCtx) objMeta {
 	return m
 }
 
-func (d *decoder) jsonObject(data []byte, line int, list *listCtx, depth int) {
-	lineAt := func(off int64) int {
-		if off < 0 || off > int64(len(data)) {
-			return line
-		}
-		return line + bytes.Count(data[:off], []byte{'\n'})
+// jdoc is a document as JSON: a JSON input, or YAML converted by the fast
+// path.
+type jdoc struct {
+	data []byte
+	// lineAt returns the source line of the value at JSON offset off.
+	lineAt func(off int64) int
+	// root returns the document's YAML tree, parsed again on demand to
+	// find where a field is; its lines count from the unit's first line.
+	root func() *yaml.Node
+}
+
+func (d *decoder) jsonDoc(data []byte) *jdoc {
+	line := d.u.line
+	return &jdoc{
+		data: data,
+		lineAt: func(off int64) int {
+			if off < 0 || off > int64(len(data)) {
+				return line
+			}
+			return line + bytes.Count(data[:off], []byte{'\n'})
+		},
+		root: d.reparse,
 	}
+}
+
+// reparse parses the unit with yaml.v3 (JSON is YAML too), for the
+// rare problems whose line only the tree can tell.
+func (d *decoder) reparse() *yaml.Node {
+	var doc yaml.Node
+	if yaml.Unmarshal(d.u.data, &doc) == nil && len(doc.Content) > 0 {
+		return doc.Content[0]
+	}
+	return nil
+}
+
+// jsonObject decodes the object at doc.data[start:end], which is at path
+// in the document ("" for the document itself, "items[2]" for a list
+// item).
+func (d *decoder) jsonObject(doc *jdoc, start, end int, path string, list *listCtx, depth int) {
+	data := doc.data[start:end]
+	lineAt := func(off int64) int { return doc.lineAt(int64(start) + off) }
+	line := lineAt(0)
 	meta, ok := scanMeta(data)
 	if !ok {
 		// Not a well-formed object: let the JSON decoder say why.
@@ -211,14 +253,20 @@ func (d *decoder) jsonObject(data []byte, line int, list *listCtx, depth int) {
 	}
 	m := inherit(objMeta{meta.apiVersion, meta.kind, meta.name, meta.namespace}, list)
 	src := d.source(m, line)
-	if isListKind(m.kind) && meta.items != nil {
+	if isListKind(m.kind) && meta.hasItems {
 		if depth >= maxListDepth {
 			d.problem(src, "items", model.SeverityError, fmt.Sprintf("lists nested more than %d deep", maxListDepth))
 			return
 		}
+		if meta.items == nil {
+			if !meta.nullItems {
+				d.problem(src, "items", model.SeverityError, "a list's items must be a sequence")
+			}
+			return
+		}
 		ctx := &listCtx{m.apiVersion, m.kind}
-		for _, it := range meta.items {
-			d.jsonObject(data[it.start:it.end], lineAt(int64(it.start)), ctx, depth+1)
+		for i, it := range meta.items {
+			d.jsonObject(doc, start+it.start, start+it.end, join(path, fmt.Sprintf("items[%d]", i)), ctx, depth+1)
 		}
 		return
 	}
@@ -227,19 +275,21 @@ func (d *decoder) jsonObject(data []byte, line int, list *listCtx, depth int) {
 		return
 	}
 	src = d.namespace(info, src)
-	jt := &jsonText{data: data, offs: []int32{0}, lines: []int32{int32(line)}}
-	var node *yaml.Node
-	nodeOf := func() *yaml.Node {
-		// JSON is YAML: parse it again only to find where a field is.
-		if node == nil {
-			var doc yaml.Node
-			if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 {
-				node = doc.Content[0]
-			}
+	node := func() *yaml.Node {
+		n := doc.root()
+		if n != nil && path != "" {
+			n = findPath(n, path)
 		}
-		return node
+		return n
 	}
-	d.typedJSON(info, jt, src, nodeOf, line, lineAt)
+	d.typedJSON(info, data, src, node, d.u.line, lineAt)
+}
+
+func join(path, elem string) string {
+	if path == "" {
+		return elem
+	}
+	return path + "." + elem
 }
 
 // namespace places a namespaced object without namespace in the default
@@ -299,17 +349,13 @@ func (d *decoder) kind(m objMeta, src model.Source) *kindInfo {
 	return nil
 }
 
-func (d *decoder) typed(info *kindInfo, jt *jsonText, src model.Source, node func() *yaml.Node, base int) {
-	d.typedJSON(info, jt, src, node, base, jt.lineAt)
-}
-
 // typedJSON decodes an object's JSON into its Go type. Policies decode
 // strictly: an unknown or duplicate field is an error and the policy is
 // left out. Other kinds decode leniently: such fields are warnings. A
 // value of the wrong type is an error for every kind.
-func (d *decoder) typedJSON(info *kindInfo, jt *jsonText, src model.Source, node func() *yaml.Node, base int, lineAt func(int64) int) {
+func (d *decoder) typedJSON(info *kindInfo, data []byte, src model.Source, node func() *yaml.Node, base int, lineAt func(int64) int) {
 	obj := info.new()
-	strict, err := sigsjson.UnmarshalStrict(jt.data, obj)
+	strict, err := sigsjson.UnmarshalStrict(data, obj)
 	var problems []model.Problem
 	if err != nil {
 		fld, msg, off := describeDecodeError(err, reflect.TypeOf(obj))

@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/bulkhead/bulkhead/model"
 )
@@ -164,22 +162,9 @@ func load(inputs []input, opts Options, problems []model.Problem) *Result {
 		syntaxErr bool
 	}
 	results := make([]result, len(units))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(opts.workers(), len(units)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(units) {
-					return
-				}
-				results[i].out, results[i].syntaxErr = decodeUnit(&units[i], opts.defaultNamespace())
-			}
-		}()
-	}
-	wg.Wait()
+	parallel(opts.workers(), len(units), func(i int) {
+		results[i].out, results[i].syntaxErr = decodeUnit(&units[i], opts.defaultNamespace())
+	})
 
 	// A list split by text whose items do not all parse alone is decoded
 	// whole instead.

@@ -52,36 +52,31 @@ func splitJSON(file string, data []byte) []unit {
 		start := s.i
 		line += bytes.Count(data[last:start], []byte{'\n'})
 		last = start
-		if !s.skip() {
+		// One pass over an object finds its end, its kind and its items.
+		var m jsonMeta
+		var ok bool
+		if s.b[s.i] == '{' {
+			m, ok = s.meta()
+		} else {
+			ok = s.skip()
+		}
+		if !ok {
 			// Malformed: let the JSON decoder report it from here on.
 			return append(out, unit{file: file, line: line, data: data[start:], json: true})
 		}
 		u := unit{file: file, line: line, data: data[start:s.i], json: true}
-		if len(u.data) >= splitMin {
-			if items, ok := splitJSONList(u); ok {
-				out = append(out, items...)
-				continue
+		if len(u.data) >= splitMin && isListKind(m.kind) && m.items != nil {
+			ctx := &listCtx{m.apiVersion, m.kind}
+			iline, ilast := u.line, 0
+			for _, it := range m.items {
+				iline += bytes.Count(u.data[ilast:it.start-start], []byte{'\n'})
+				ilast = it.start - start
+				out = append(out, unit{file: file, line: iline, data: data[it.start:it.end], json: true, list: ctx})
 			}
+			continue
 		}
 		out = append(out, u)
 	}
-}
-
-// splitJSONList splits a JSON list into units, one per item.
-func splitJSONList(u unit) ([]unit, bool) {
-	m, ok := scanMeta(u.data)
-	if !ok || !isListKind(m.kind) || m.items == nil {
-		return nil, false
-	}
-	ctx := &listCtx{m.apiVersion, m.kind}
-	out := make([]unit, 0, len(m.items))
-	line, last := u.line, 0
-	for _, it := range m.items {
-		line += bytes.Count(u.data[last:it.start], []byte{'\n'})
-		last = it.start
-		out = append(out, unit{file: u.file, line: line, data: u.data[it.start:it.end], json: true, list: ctx})
-	}
-	return out, true
 }
 
 func isListKind(kind string) bool { return strings.HasSuffix(kind, "List") }
@@ -152,7 +147,9 @@ func marker(line []byte, m string) bool {
 // blank reports whether a chunk holds no YAML content: only white space,
 // comments and a bare "---".
 func blank(chunk []byte) bool {
-	for _, l := range bytes.Split(chunk, []byte{'\n'}) {
+	for len(chunk) > 0 {
+		var l []byte
+		l, chunk = cutLine(chunk)
 		t := bytes.TrimSpace(l)
 		if marker(t, "---") {
 			t = bytes.TrimSpace(t[3:])
@@ -166,7 +163,9 @@ func blank(chunk []byte) bool {
 
 func directivesOnly(chunk []byte) bool {
 	seen := false
-	for _, l := range bytes.Split(chunk, []byte{'\n'}) {
+	for len(chunk) > 0 {
+		var l []byte
+		l, chunk = cutLine(chunk)
 		t := bytes.TrimSpace(l)
 		switch {
 		case len(t) == 0 || t[0] == '#':
@@ -177,6 +176,15 @@ func directivesOnly(chunk []byte) bool {
 		}
 	}
 	return seen
+}
+
+// cutLine returns the first line of b, without its line break, and the
+// rest.
+func cutLine(b []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
 }
 
 // splitYAMLList splits a large list document in block style, as kubectl
@@ -447,7 +455,11 @@ type span struct{ start, end int }
 // jsonMeta is what the loader needs of a JSON object before decoding it.
 type jsonMeta struct {
 	apiVersion, kind, name, namespace string
-	items                             []span // nil when there is no items array
+	// items are the spans of the items array; nil when there is none.
+	items []span
+	// hasItems is whether the object has an items field, of any type;
+	// nullItems whether it is null.
+	hasItems, nullItems bool
 }
 
 func (s *jscan) strField(dst *string) bool {
@@ -462,8 +474,16 @@ func (s *jscan) strField(dst *string) bool {
 // scanMeta reads the type, name and namespace of a JSON object, and the
 // spans of its items.
 func scanMeta(data []byte) (jsonMeta, bool) {
-	var m jsonMeta
 	s := jscan{b: data}
+	m, ok := s.meta()
+	s.ws()
+	return m, ok && s.i == len(s.b)
+}
+
+// meta reads the object at s.i as scanMeta does, and moves past it. The
+// spans are offsets into s.b.
+func (s *jscan) meta() (jsonMeta, bool) {
+	var m jsonMeta
 	ok := s.object(func(key string) bool {
 		switch key {
 		case "apiVersion":
@@ -484,6 +504,10 @@ func scanMeta(data []byte) (jsonMeta, bool) {
 				return s.skip()
 			})
 		case "items":
+			m.hasItems = true
+			if bytes.HasPrefix(s.b[s.i:], []byte("null")) {
+				m.nullItems = true
+			}
 			if s.i >= len(s.b) || s.b[s.i] != '[' {
 				return s.skip()
 			}

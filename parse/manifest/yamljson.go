@@ -21,10 +21,10 @@ type jsonText struct {
 	lines []int32
 }
 
-// lineAt returns the source line of the value that the JSON decoder was
-// reading at offset off, or 0 when unknown.
+// lineAt returns the source line of the last value starting at or before
+// JSON offset off, or 0 when unknown.
 func (j *jsonText) lineAt(off int64) int {
-	i := sort.Search(len(j.offs), func(i int) bool { return int64(j.offs[i]) >= off })
+	i := sort.Search(len(j.offs), func(i int) bool { return int64(j.offs[i]) > off })
 	if i == 0 {
 		if len(j.lines) == 0 {
 			return 0
