@@ -8,10 +8,11 @@ import (
 	"testing"
 
 	"github.com/bulkhead/bulkhead/nft"
+	"github.com/bulkhead/bulkhead/nft/nfttest"
 )
 
 // The benchmarks apply a ruleset of n elements (n/2 interval set elements
-// and n/2 verdict map elements, as largeRuleset builds) in a private
+// and n/2 verdict map elements, as nfttest.Large builds) in a private
 // network namespace, in full or as a one-element change (a pod added or
 // removed), over netlink with this package and, for comparison, by
 // spawning `nft -f` with the same change rendered as text.
@@ -33,7 +34,7 @@ func BenchmarkApplyFull(b *testing.B) {
 		b.Run(fmt.Sprintf("elements=%d", n), func(b *testing.B) {
 			ns := newNetNS(b)
 			a := newApplier(b, ns, "")
-			rs := largeRuleset(n/2, 0)
+			rs := nfttest.Large("", n/2, 0)
 			b.ReportAllocs()
 			for b.Loop() {
 				a.Reset() // replace the whole table every time
@@ -50,7 +51,7 @@ func BenchmarkApplyOneElement(b *testing.B) {
 		b.Run(fmt.Sprintf("elements=%d", n), func(b *testing.B) {
 			ns := newNetNS(b)
 			a := newApplier(b, ns, "")
-			rs := [2]*nft.Ruleset{largeRuleset(n/2, 0), nil}
+			rs := [2]*nft.Ruleset{nfttest.Large("", n/2, 0), nil}
 			rs[1] = onePodMore(rs[0])
 			if err := a.Apply(ctx(b), rs[0]); err != nil {
 				b.Fatal(err)
@@ -71,7 +72,7 @@ func BenchmarkNftFull(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("elements=%d", n), func(b *testing.B) {
 			ns := newNetNS(b)
-			text := nft.RenderReplace(largeRuleset(n/2, 0))
+			text := nft.RenderReplace(nfttest.Large("", n/2, 0))
 			b.ReportAllocs()
 			for b.Loop() {
 				mustNft(b, ns, text, "-f", "-")
@@ -84,7 +85,7 @@ func BenchmarkNftOneElement(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("elements=%d", n), func(b *testing.B) {
 			ns := newNetNS(b)
-			base := largeRuleset(n/2, 0)
+			base := nfttest.Large("", n/2, 0)
 			more := onePodMore(base)
 			mustNft(b, ns, nft.RenderReplace(base), "-f", "-")
 			texts := [2]string{nft.RenderDelta(nft.Diff(more, base)), nft.RenderDelta(nft.Diff(base, more))}

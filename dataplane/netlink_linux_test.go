@@ -386,7 +386,7 @@ func TestPrivilegedLargeBatch(t *testing.T) {
 	var log txLog
 	a := newApplier(t, ns, "", withLog(&log))
 	const n = 20000
-	rs := largeRuleset(n, 0)
+	rs := nfttest.Large("", n, 0)
 	if err := a.Apply(ctx(t), rs); err != nil {
 		t.Fatalf("Apply of %d elements: %v", 2*n, err)
 	}
@@ -399,38 +399,18 @@ func TestPrivilegedLargeBatch(t *testing.T) {
 	// With the system's default buffer size the same batch does not fit:
 	// raising the buffers is what keeps it in one transaction.
 	small := newApplier(t, ns, "", func(c *Config) { c.SocketBuffer = 1 << 16 })
-	err := small.Apply(ctx(t), largeRuleset(n, 1))
+	err := small.Apply(ctx(t), nfttest.Large("", n, 1))
 	if err == nil || !strings.Contains(err.Error(), "send buffer") {
 		t.Errorf("Apply with a 64 KiB socket buffer = %v, want a send buffer error", err)
 	}
 	checkRead(t, a, rs)
 
-	next := largeRuleset(n, n)
+	next := nfttest.Large("", n, n)
 	next.Chains[1].Rules = append(next.Chains[1].Rules, nft.Rule{Stmts: []nft.Stmt{nft.JumpTo("missing_chain")}})
 	if _, err := a.k.commit(ctx(t), nft.Diff(rs, next), next); err == nil {
 		t.Fatal("the kernel accepted a jump to a missing chain")
 	}
 	checkRead(t, a, rs)
-}
-
-// largeRuleset returns a ruleset with n interval elements (every other
-// /32 from 10.0.0.0, shifted by skip) and a map with n pods.
-func largeRuleset(n, skip int) *nft.Ruleset {
-	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 15), byte(i >> 7), byte(i << 1)}) }
-	peers := nft.Set{Name: "peers_v4", Type: nft.TypeIPv4Addr, Interval: true}
-	pods := nft.Map{Name: "pods_v4", Type: nft.TypeIPv4Addr}
-	for i := range n {
-		peers.Elems = append(peers.Elems, nft.AddrElem(addr(i+skip)))
-		pods.Elems = append(pods.Elems, nft.MapElem{Key: nft.AddrElem(addr(i + skip).Next()), Verdict: nft.JumpTo("pol_web")})
-	}
-	return &nft.Ruleset{
-		Sets: []nft.Set{peers},
-		Maps: []nft.Map{pods},
-		Chains: []nft.Chain{
-			{Name: "filter_fwd", Hook: nft.HookForward, Policy: nft.PolicyAccept, Rules: []nft.Rule{{Stmts: []nft.Stmt{nft.VMap{Key: nft.KeyDst4, Map: "pods_v4"}}}}},
-			{Name: "pol_web", Rules: []nft.Rule{{Stmts: []nft.Stmt{nft.InSet{Key: nft.KeySrc4, Set: "peers_v4"}, nft.VerdictAccept}}}},
-		},
-	}
 }
 
 // TestPrivilegedManyRules applies 5,000 rules with comments in one

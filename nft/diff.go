@@ -177,47 +177,73 @@ func withMapElems(m Map, elems []MapElem) Map {
 }
 
 // diffElems returns the elements of new not in old, and of old not in new,
-// each sorted.
+// each sorted. It merges sorted views of the two lists, which costs one
+// pass when they are sorted already, as Canonical and AddrElems leave
+// them.
 func diffElems(old, new []Elem) (add, del []Elem) {
-	in := make(map[Elem]bool, len(old))
-	for _, e := range old {
-		in[e] = true
-	}
-	for _, e := range new {
-		if !in[e] {
-			add = append(add, e)
-		}
-		delete(in, e)
-	}
-	for e := range in {
-		del = append(del, e)
-	}
-	slices.SortFunc(add, compareElems)
-	slices.SortFunc(del, compareElems)
+	merge(sortedView(old), sortedView(new), compareElems,
+		func(e Elem) { del = append(del, e) },
+		func(e Elem) { add = append(add, e) },
+		func(Elem, Elem) {})
 	return add, del
 }
 
 // diffMapElems is diffElems for maps: an element whose verdict changed is
 // both deleted (old verdict) and added (new verdict).
 func diffMapElems(old, new []MapElem) (add, del []MapElem) {
-	in := make(map[Elem]Verdict, len(old))
-	for _, e := range old {
-		in[e.Key] = e.Verdict
-	}
-	for _, e := range new {
-		v, ok := in[e.Key]
-		if !ok || v != e.Verdict {
-			add = append(add, e)
-		}
-		if ok && v == e.Verdict {
-			delete(in, e.Key)
-		}
-	}
-	for k, v := range in {
-		del = append(del, MapElem{Key: k, Verdict: v})
-	}
 	byKey := func(a, b MapElem) int { return compareElems(a.Key, b.Key) }
-	slices.SortFunc(add, byKey)
-	slices.SortFunc(del, byKey)
+	merge(sortedMapView(old), sortedMapView(new), byKey,
+		func(e MapElem) { del = append(del, e) },
+		func(e MapElem) { add = append(add, e) },
+		func(o, n MapElem) {
+			if o.Verdict != n.Verdict {
+				del = append(del, o)
+				add = append(add, n)
+			}
+		})
 	return add, del
+}
+
+// merge walks the sorted lists a and b together, calling onlyA, onlyB or
+// both for each value by cmp.
+func merge[T any](a, b []T, cmp func(T, T) int, onlyA, onlyB func(T), both func(T, T)) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		c := 0
+		switch {
+		case i == len(a):
+			c = 1
+		case j == len(b):
+			c = -1
+		default:
+			c = cmp(a[i], b[j])
+		}
+		switch {
+		case c < 0:
+			onlyA(a[i])
+			i++
+		case c > 0:
+			onlyB(b[j])
+			j++
+		default:
+			both(a[i], b[j])
+			i++
+			j++
+		}
+	}
+}
+
+// sortedView returns elems if sorted, else a sorted copy.
+func sortedView(elems []Elem) []Elem {
+	if slices.IsSortedFunc(elems, compareElems) {
+		return elems
+	}
+	return SortedElems(elems)
+}
+
+func sortedMapView(elems []MapElem) []MapElem {
+	if slices.IsSortedFunc(elems, func(a, b MapElem) int { return compareElems(a.Key, b.Key) }) {
+		return elems
+	}
+	return SortedMapElems(elems)
 }

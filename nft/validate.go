@@ -27,14 +27,26 @@ func Validate(rs *Ruleset) error {
 	if rs == nil {
 		return errors.New("nil ruleset")
 	}
-	v := validator{rs: rs}
+	v := validator{rs: rs, chains: map[string]*Chain{}, sets: map[string]*Set{}, maps: map[string]*Map{}}
+	for i := range rs.Chains {
+		v.chains[rs.Chains[i].Name] = &rs.Chains[i]
+	}
+	for i := range rs.Sets {
+		v.sets[rs.Sets[i].Name] = &rs.Sets[i]
+	}
+	for i := range rs.Maps {
+		v.maps[rs.Maps[i].Name] = &rs.Maps[i]
+	}
 	v.check()
 	return errors.Join(v.errs...)
 }
 
 type validator struct {
-	rs   *Ruleset
-	errs []error
+	rs     *Ruleset
+	errs   []error
+	chains map[string]*Chain
+	sets   map[string]*Set
+	maps   map[string]*Map
 }
 
 func (v *validator) errorf(format string, args ...any) {
@@ -128,7 +140,9 @@ func (v *validator) checkSetsAndMaps() {
 					v.errorf("map %q: element %v: verdict %v takes no chain", m.Name, e.Key, e.Verdict.Kind)
 				}
 			case Jump, Goto:
-				v.checkTarget(fmt.Sprintf("map %q: element %v", m.Name, e.Key), e.Verdict.Chain)
+				if err := v.target(e.Verdict.Chain); err != nil {
+					v.errorf("map %q: element %v: %w", m.Name, e.Key, err)
+				}
 			default:
 				v.errorf("map %q: element %v: verdict must be accept, drop, jump or goto, not %v", m.Name, e.Key, e.Verdict.Kind)
 			}
@@ -148,8 +162,7 @@ func (v *validator) checkElems(where string, t SetType, interval bool, elems []E
 	if bad {
 		return
 	}
-	sorted := SortedElems(elems)
-	if a, b, ok := firstOverlap(t, sorted); ok {
+	if a, b, ok := firstOverlap(t, sortedView(elems)); ok {
 		if a == b {
 			v.errorf("%s: element %v appears twice", where, a)
 		} else {
@@ -159,84 +172,94 @@ func (v *validator) checkElems(where string, t SetType, interval bool, elems []E
 }
 
 func (v *validator) checkRule(chain string, i int, r Rule) {
-	where := fmt.Sprintf("chain %q: rule %d", chain, i)
-	v.checkComment(where, r.Comment)
-	if len(r.Stmts) == 0 {
-		v.errorf("%s: no statements", where)
+	where := func() string { return fmt.Sprintf("chain %q: rule %d", chain, i) }
+	if r.Comment != "" {
+		v.checkComment(where(), r.Comment)
 	}
-	if fams := stmtFamilies(r.Stmts); len(fams) > 1 {
-		v.errorf("%s: mixes IPv4 and IPv6 matches, which can never match (and nft refuses address matches of both)", where)
+	if len(r.Stmts) == 0 {
+		v.errorf("%s: no statements", where())
+	}
+	if stmtFamilies(r.Stmts) == 1<<IPv4|1<<IPv6 {
+		v.errorf("%s: mixes IPv4 and IPv6 matches, which can never match (and nft refuses address matches of both)", where())
 	}
 	for j, s := range r.Stmts {
-		last := j == len(r.Stmts)-1
-		at := fmt.Sprintf("%s: statement %d", where, j)
-		switch s := s.(type) {
-		case CtStateIn:
-			if s.States == 0 || s.States&^allCtStates != 0 {
-				v.errorf("%s: ct state: unknown states %v", at, s.States)
-			}
-		case NFProtoIs:
-			if s.Family != IPv4 && s.Family != IPv6 {
-				v.errorf("%s: meta nfproto: unknown family", at)
-			}
-		case L4ProtoIs:
-			if s.Proto == 0 {
-				v.errorf("%s: meta l4proto: missing protocol", at)
-			}
-		case AddrIs:
-			if !s.Key.IsAddr() {
-				v.errorf("%s: %v is not an address", at, s.Key)
-			} else if FamilyOf(s.Addr) != s.Key.Type().Family() {
-				v.errorf("%s: %v cannot equal %v", at, s.Key, s.Addr)
-			}
-		case InSet:
-			set := v.rs.Set(s.Set)
-			switch {
-			case s.Key.Type() == TypeUnknown:
-				v.errorf("%s: unknown key", at)
-			case set == nil:
-				v.errorf("%s: set %q not found", at, s.Set)
-			case set.Type != s.Key.Type():
-				v.errorf("%s: %v is looked up in set %q of type %v", at, s.Key, s.Set, set.Type)
-			}
-		case VMap:
-			m := v.rs.Map(s.Map)
-			switch {
-			case !last:
-				v.errorf("%s: vmap must be the last statement", at)
-			case s.Key.Type() == TypeUnknown:
-				v.errorf("%s: unknown key", at)
-			case m == nil:
-				v.errorf("%s: map %q not found", at, s.Map)
-			case m.Type != s.Key.Type():
-				v.errorf("%s: %v is looked up in map %q of type %v", at, s.Key, s.Map, m.Type)
-			}
-		case Counter:
-		case Verdict:
-			if !last {
-				v.errorf("%s: verdict %v must be the last statement", at, s)
-			}
-			switch s.Kind {
-			case Accept, Drop, Return:
-				if s.Chain != "" {
-					v.errorf("%s: verdict %v takes no chain", at, s.Kind)
-				}
-			case Jump, Goto:
-				v.checkTarget(at, s.Chain)
-			default:
-				v.errorf("%s: unknown verdict", at)
-			}
-		case nil:
-			v.errorf("%s: nil statement", at)
-		default:
-			v.errorf("%s: unknown statement %T", at, s)
+		if err := v.checkStmt(s, j == len(r.Stmts)-1); err != nil {
+			v.errorf("%s: statement %d: %w", where(), j, err)
 		}
 	}
 }
 
-// stmtFamilies returns the address families the statements imply.
-func stmtFamilies(stmts []Stmt) map[Family]bool {
-	fams := map[Family]bool{}
+// checkStmt reports what is wrong with s, the last statement of its rule
+// if last.
+func (v *validator) checkStmt(s Stmt, last bool) error {
+	switch s := s.(type) {
+	case CtStateIn:
+		if s.States == 0 || s.States&^allCtStates != 0 {
+			return fmt.Errorf("ct state: unknown states %v", s.States)
+		}
+	case NFProtoIs:
+		if s.Family != IPv4 && s.Family != IPv6 {
+			return errors.New("meta nfproto: unknown family")
+		}
+	case L4ProtoIs:
+		if s.Proto == 0 {
+			return errors.New("meta l4proto: missing protocol")
+		}
+	case AddrIs:
+		if !s.Key.IsAddr() {
+			return fmt.Errorf("%v is not an address", s.Key)
+		} else if FamilyOf(s.Addr) != s.Key.Type().Family() {
+			return fmt.Errorf("%v cannot equal %v", s.Key, s.Addr)
+		}
+	case InSet:
+		set := v.sets[s.Set]
+		switch {
+		case s.Key.Type() == TypeUnknown:
+			return errors.New("unknown key")
+		case set == nil:
+			return fmt.Errorf("set %q not found", s.Set)
+		case set.Type != s.Key.Type():
+			return fmt.Errorf("%v is looked up in set %q of type %v", s.Key, s.Set, set.Type)
+		}
+	case VMap:
+		m := v.maps[s.Map]
+		switch {
+		case !last:
+			return errors.New("vmap must be the last statement")
+		case s.Key.Type() == TypeUnknown:
+			return errors.New("unknown key")
+		case m == nil:
+			return fmt.Errorf("map %q not found", s.Map)
+		case m.Type != s.Key.Type():
+			return fmt.Errorf("%v is looked up in map %q of type %v", s.Key, s.Map, m.Type)
+		}
+	case Counter:
+	case Verdict:
+		if !last {
+			return fmt.Errorf("verdict %v must be the last statement", s)
+		}
+		switch s.Kind {
+		case Accept, Drop, Return:
+			if s.Chain != "" {
+				return fmt.Errorf("verdict %v takes no chain", s.Kind)
+			}
+		case Jump, Goto:
+			return v.target(s.Chain)
+		default:
+			return errors.New("unknown verdict")
+		}
+	case nil:
+		return errors.New("nil statement")
+	default:
+		return fmt.Errorf("unknown statement %T", s)
+	}
+	return nil
+}
+
+// stmtFamilies returns the address families the statements imply, as a
+// bit set indexed by Family.
+func stmtFamilies(stmts []Stmt) int {
+	fams := 0
 	for _, s := range stmts {
 		var f Family
 		switch s := s.(type) {
@@ -250,22 +273,22 @@ func stmtFamilies(stmts []Stmt) map[Family]bool {
 			f = s.Key.Type().Family()
 		}
 		if f != FamilyUnknown {
-			fams[f] = true
+			fams |= 1 << f
 		}
 	}
 	return fams
 }
 
-// checkTarget reports a jump or goto target that is missing or a base
-// chain.
-func (v *validator) checkTarget(where, chain string) {
-	c := v.rs.Chain(chain)
+// target reports a jump or goto target that is missing or a base chain.
+func (v *validator) target(chain string) error {
+	c := v.chains[chain]
 	switch {
 	case c == nil:
-		v.errorf("%s: chain %q not found", where, chain)
+		return fmt.Errorf("chain %q not found", chain)
 	case c.IsBase():
-		v.errorf("%s: cannot jump or go to base chain %q", where, chain)
+		return fmt.Errorf("cannot jump or go to base chain %q", chain)
 	}
+	return nil
 }
 
 func (v *validator) checkComment(where, c string) {
@@ -280,7 +303,7 @@ func (v *validator) checkComment(where, c string) {
 // checkGraph rejects jump loops, which the kernel refuses, and paths deeper
 // than its jump stack.
 func (v *validator) checkGraph() {
-	edges := targets(v.rs)
+	edges := targets(v.rs.Chains, func(name string) *Map { return v.maps[name] })
 	const (
 		unvisited = iota
 		inProgress
@@ -301,7 +324,7 @@ func (v *validator) checkGraph() {
 		state[name] = inProgress
 		d := 0
 		for _, t := range edges[name] {
-			if v.rs.Chain(t) == nil {
+			if v.chains[t] == nil {
 				continue // reported as a missing target
 			}
 			if !visit(t, append(slices.Clone(path), name)) {
@@ -327,31 +350,31 @@ func (v *validator) checkGraph() {
 
 // targets returns, per chain, the chains its rules can jump or go to,
 // directly or through a verdict map.
-func targets(rs *Ruleset) map[string][]string {
+func targets(chains []Chain, mapNamed func(string) *Map) map[string][]string {
 	out := map[string][]string{}
-	for _, c := range rs.Chains {
+	for _, c := range chains {
+		seen := map[string]bool{}
+		add := func(v Verdict) {
+			if (v.Kind == Jump || v.Kind == Goto) && !seen[v.Chain] {
+				seen[v.Chain] = true
+				out[c.Name] = append(out[c.Name], v.Chain)
+			}
+		}
 		for _, r := range c.Rules {
 			for _, s := range r.Stmts {
 				switch s := s.(type) {
 				case Verdict:
-					if s.Kind == Jump || s.Kind == Goto {
-						out[c.Name] = append(out[c.Name], s.Chain)
-					}
+					add(s)
 				case VMap:
-					if m := rs.Map(s.Map); m != nil {
+					if m := mapNamed(s.Map); m != nil {
 						for _, e := range m.Elems {
-							if e.Verdict.Kind == Jump || e.Verdict.Kind == Goto {
-								out[c.Name] = append(out[c.Name], e.Verdict.Chain)
-							}
+							add(e.Verdict)
 						}
 					}
 				}
 			}
 		}
-	}
-	for k, ts := range out {
-		slices.Sort(ts)
-		out[k] = slices.Compact(ts)
+		slices.Sort(out[c.Name])
 	}
 	return out
 }

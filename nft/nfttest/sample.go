@@ -94,3 +94,25 @@ func Sample(table string) *nft.Ruleset {
 		},
 	}
 }
+
+// Large returns a ruleset with n elements in an interval set of peers
+// (every other /32 from 10.0.0.0, shifted by skip) and n pods in a verdict
+// map, for benchmarks and batch-size tests.
+func Large(table string, n, skip int) *nft.Ruleset {
+	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 15), byte(i >> 7), byte(i << 1)}) }
+	peers := nft.Set{Name: "peers_v4", Type: nft.TypeIPv4Addr, Interval: true}
+	pods := nft.Map{Name: "pods_v4", Type: nft.TypeIPv4Addr}
+	for i := range n {
+		peers.Elems = append(peers.Elems, nft.AddrElem(addr(i+skip)))
+		pods.Elems = append(pods.Elems, nft.MapElem{Key: nft.AddrElem(addr(i + skip).Next()), Verdict: nft.JumpTo("pol_web")})
+	}
+	return &nft.Ruleset{
+		Table: table,
+		Sets:  []nft.Set{peers},
+		Maps:  []nft.Map{pods},
+		Chains: []nft.Chain{
+			{Name: "filter_fwd", Hook: nft.HookForward, Policy: nft.PolicyAccept, Rules: []nft.Rule{{Stmts: []nft.Stmt{nft.VMap{Key: nft.KeyDst4, Map: "pods_v4"}}}}},
+			{Name: "pol_web", Rules: []nft.Rule{{Stmts: []nft.Stmt{nft.InSet{Key: nft.KeySrc4, Set: "peers_v4"}, nft.VerdictAccept}}}},
+		},
+	}
+}
