@@ -9,6 +9,7 @@ import (
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/nft"
 	"github.com/google/go-cmp/cmp"
+	"go4.org/netipx"
 	"log/slog"
 	"net/netip"
 	"regexp"
@@ -444,4 +445,69 @@ func TestPrivilegedManyRules(t *testing.T) {
 		t.Errorf("transaction %+v, want a flush and 99 rules", got)
 	}
 	checkRead(t, a, next)
+}
+
+// TestPrivilegedEdgeElements applies elements at the edges of their
+// types' ranges and adjacent intervals, reads them back and compares the
+// kernel's listing with nft's reading of the rendered text.
+func TestPrivilegedEdgeElements(t *testing.T) {
+	r := netipx.MustParseIPRange
+	p := netip.MustParseAddr
+	rs := &nft.Ruleset{
+		Sets: []nft.Set{
+			{Name: "all_v4", Type: nft.TypeIPv4Addr, Interval: true, Elems: []nft.Elem{{Addr: r("0.0.0.0-255.255.255.255")}}},
+			{Name: "all_v6", Type: nft.TypeIPv6Addr, Interval: true, Elems: []nft.Elem{{Addr: r("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")}}},
+			{Name: "ends_v4", Type: nft.TypeIPv4Addr, Interval: true, Elems: []nft.Elem{
+				nft.AddrElem(p("0.0.0.0")), {Addr: r("10.0.0.0-10.0.0.255")}, {Addr: r("10.0.1.0-10.0.1.9")}, nft.AddrElem(p("255.255.255.255")),
+			}},
+			{Name: "ends_v6", Type: nft.TypeIPv6Addr, Interval: true, Elems: []nft.Elem{
+				nft.AddrElem(p("::")), {Addr: r("fd00::-fd00::ff")}, nft.AddrElem(p("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")),
+			}},
+			{Name: "ports_all", Type: nft.TypeProtoPort, Interval: true, Elems: []nft.Elem{
+				{Proto: nft.ProtoTCP, Ports: model.PortRange{First: 0, Last: 65535}},
+				{Proto: 255, Ports: model.PortRange{First: 65535, Last: 65535}},
+				{Proto: nft.ProtoUDP, Ports: model.PortRange{First: 1, Last: 1}},
+			}},
+			{Name: "wide_v6", Type: nft.TypeIPv6ProtoPort, Interval: true, Elems: []nft.Elem{
+				{Addr: r("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), Proto: nft.ProtoSCTP, Ports: model.PortRange{First: 0, Last: 65535}},
+			}},
+			{Name: "pairs_v4", Type: nft.TypeIPv4AddrPair, Interval: true, Elems: []nft.Elem{
+				{Addr: r("0.0.0.0-255.255.255.255"), Addr2: r("10.0.0.1-10.0.0.1")},
+			}},
+		},
+		Maps: []nft.Map{{Name: "blocks_v4", Type: nft.TypeIPv4Addr, Interval: true, Elems: []nft.MapElem{
+			{Key: nft.Elem{Addr: r("10.0.0.0-10.0.0.255")}, Verdict: nft.VerdictAccept},
+			{Key: nft.Elem{Addr: r("10.0.1.0-10.0.1.255")}, Verdict: nft.VerdictDrop},
+			{Key: nft.Elem{Addr: r("200.0.0.0-255.255.255.255")}, Verdict: nft.JumpTo("chain_x")},
+		}}},
+		Chains: []nft.Chain{
+			{Name: "filter_fwd", Hook: nft.HookForward, Policy: nft.PolicyAccept, Rules: []nft.Rule{
+				{Stmts: []nft.Stmt{nft.VMap{Key: nft.KeySrc4, Map: "blocks_v4"}}},
+			}},
+			{Name: "chain_x"},
+		},
+	}
+	if err := nft.Validate(rs); err != nil {
+		t.Fatal(err)
+	}
+	viaNetlink, viaNft := newNetNS(t), newNetNS(t)
+	a := newApplier(t, viaNetlink, "")
+	if err := a.Apply(ctx(t), rs); err != nil {
+		t.Fatal(err)
+	}
+	checkRead(t, a, rs)
+	mustNft(t, viaNft, nft.Render(rs), "-f", "-")
+	if diff := cmp.Diff(listTable(t, viaNft, "bulkhead"), listTable(t, viaNetlink, "bulkhead")); diff != "" {
+		t.Errorf("nft list table (-nft -f +netlink):\n%s", diff)
+	}
+	// Elements leave and come back at the edges too.
+	next := rs.Clone()
+	next.Set("ends_v4").Elems = next.Set("ends_v4").Elems[1:3]
+	next.Map("blocks_v4").Elems = next.Map("blocks_v4").Elems[1:]
+	for _, step := range []*nft.Ruleset{next, rs} {
+		if err := a.Apply(ctx(t), step); err != nil {
+			t.Fatal(err)
+		}
+		checkRead(t, a, step)
+	}
 }

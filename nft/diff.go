@@ -238,12 +238,12 @@ func sortedView(elems []Elem) []Elem {
 	if slices.IsSortedFunc(elems, compareElems) {
 		return elems
 	}
-	return SortedElems(elems)
+	return sortedElems(elems)
 }
 
 func sortedMapView(elems []MapElem) []MapElem {
 	if slices.IsSortedFunc(elems, func(a, b MapElem) int { return compareElems(a.Key, b.Key) }) {
 		return elems
 	}
-	return SortedMapElems(elems)
+	return sortedMapElems(elems)
 }

@@ -196,3 +196,23 @@ func BenchmarkDiff(b *testing.B) {
 		})
 	}
 }
+
+// FuzzDiffPatch checks Patch(old, Diff(old, new)) == new on generated
+// rulesets and changes, seeded by the fuzzer.
+func FuzzDiffPatch(f *testing.F) {
+	for _, s := range []uint64{1, 2, 3, 42} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		g := nfttest.NewGen(seed)
+		old := g.Ruleset("")
+		new := g.Mutate(old)
+		got, err := nft.Patch(old, nft.Diff(old, new))
+		if err != nil {
+			t.Fatalf("Patch: %v", err)
+		}
+		if nft.Render(got) != nft.Render(new) {
+			t.Fatalf("Patch(old, Diff(old, new)) != new")
+		}
+	})
+}

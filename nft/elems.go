@@ -142,15 +142,15 @@ func compareElems(a, b Elem) int {
 	return cmp.Compare(a.Ports.Last, b.Ports.Last)
 }
 
-// SortedElems returns a sorted copy of elems.
-func SortedElems(elems []Elem) []Elem {
+// sortedElems returns a sorted copy of elems.
+func sortedElems(elems []Elem) []Elem {
 	out := slices.Clone(elems)
 	slices.SortFunc(out, compareElems)
 	return out
 }
 
-// SortedMapElems returns a copy of elems sorted by key.
-func SortedMapElems(elems []MapElem) []MapElem {
+// sortedMapElems returns a copy of elems sorted by key.
+func sortedMapElems(elems []MapElem) []MapElem {
 	out := slices.Clone(elems)
 	slices.SortFunc(out, func(a, b MapElem) int { return compareElems(a.Key, b.Key) })
 	return out

@@ -113,3 +113,15 @@ func ExampleDiff() {
 	// Output:
 	// add element inet bulkhead ingress_v4 { 10.2.0.8 : jump ingress_web }
 }
+
+func ExampleValidate() {
+	rs := &nft.Ruleset{Chains: []nft.Chain{
+		{Name: "filter_forward", Hook: nft.HookForward, Policy: nft.PolicyDrop, Rules: []nft.Rule{
+			{Stmts: []nft.Stmt{nft.InSet{Key: nft.KeySrc4, Set: "peers_v4"}, nft.JumpTo("pol_web")}},
+		}},
+	}}
+	fmt.Println(nft.Validate(rs))
+	// Output:
+	// chain "filter_forward": rule 0: statement 0: set "peers_v4" not found
+	// chain "filter_forward": rule 0: statement 1: chain "pol_web" not found
+}

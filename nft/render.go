@@ -203,7 +203,7 @@ func elemList(t SetType, elems []Elem, prefix, suffix string) string {
 		return ""
 	}
 	parts := make([]string, len(elems))
-	for i, e := range SortedElems(elems) {
+	for i, e := range sortedElems(elems) {
 		parts[i] = e.format(t)
 	}
 	return prefix + "{ " + strings.Join(parts, ", ") + " }" + suffix
@@ -214,7 +214,7 @@ func mapElemList(t SetType, elems []MapElem, prefix, suffix string) string {
 		return ""
 	}
 	parts := make([]string, len(elems))
-	for i, e := range SortedMapElems(elems) {
+	for i, e := range sortedMapElems(elems) {
 		parts[i] = e.Key.format(t) + " : " + e.Verdict.String()
 	}
 	return prefix + "{ " + strings.Join(parts, ", ") + " }" + suffix
