@@ -162,6 +162,7 @@ func (l *Lab) build(ctx context.Context) error {
 			return fmt.Errorf("netns %s: %w", p.Name, err)
 		}
 	}
+	l.log.Debug("lab links and routes added; waiting for the kernel", "prefix", prefix)
 	if err := waitReady(ctx, handles, plan); err != nil {
 		return err
 	}
