@@ -39,12 +39,8 @@ func (e *Engine) Connectivity() *Connectivity {
 		sc := int32(i)
 		src := e.classes[sc]
 		cands := all
-		if p := e.prog[1][sc]; p != nil && p.groups[0].verdict == verdictNone {
-			cands = make([]int32, 0, len(p.groupOf))
-			for dc := range p.groupOf {
-				cands = append(cands, dc)
-			}
-			slices.Sort(cands)
+		if p := e.prog[1][sc]; p != nil && p.unmatchedDenied {
+			cands = p.matched
 		}
 		var out []classPair
 		for _, dc := range cands {

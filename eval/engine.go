@@ -42,7 +42,10 @@ type Engine struct {
 
 	classes []*class
 	byNS    map[string][]int32 // pod-like classes per namespace
-	addr    *addressSpace
+	// layoutRep holds one endpoint per distinct named-port layout; id 0 is
+	// the empty layout (no named ports).
+	layoutRep []*model.Endpoint
+	addr      *addressSpace
 
 	peers    []*peerInfo
 	peerByID map[string]int32
@@ -57,6 +60,7 @@ type Engine struct {
 	prog     [2][]*program // per direction (0 ingress, 1 egress), per class; nil = not a policy subject
 
 	verdicts *verdictTable
+	scratch  sync.Pool // *scratch for partition
 }
 
 // class is a set of endpoints no policy can tell apart.
@@ -66,6 +70,7 @@ type class struct {
 	ns      string
 	labels  map[string]string
 	layout  string // named ports, canonical
+	lid     int32  // layout id: index into Engine.layoutRep
 	regions []int32
 	hostNet bool
 	members []int32 // endpoint indices, ascending
@@ -88,6 +93,7 @@ func New(snap *model.Snapshot, opts Options) *Engine {
 		nsLabels: map[string]map[string]string{},
 		verdicts: newVerdictTable(),
 	}
+	e.scratch.New = func() any { return &scratch{} }
 	for name, ns := range snap.Namespaces {
 		e.nsLabels[name] = ns.Labels
 	}
@@ -297,6 +303,8 @@ func (e *Engine) buildEndpoints() {
 // buildClasses groups endpoints that no policy can tell apart.
 func (e *Engine) buildClasses() {
 	byKey := map[string]int32{}
+	layouts := map[string]int32{"": 0}
+	e.layoutRep = []*model.Endpoint{{Kind: model.EndpointPod}}
 	e.epClass = make([]int32, len(e.endpoints))
 	var kb strings.Builder
 	for i, ep := range e.endpoints {
@@ -337,6 +345,13 @@ func (e *Engine) buildClasses() {
 		key := kb.String()
 		id, ok := byKey[key]
 		if !ok {
+			lid, seen := layouts[c.layout]
+			if !seen {
+				lid = int32(len(e.layoutRep))
+				layouts[c.layout] = lid
+				e.layoutRep = append(e.layoutRep, ep)
+			}
+			c.lid = lid
 			id = int32(len(e.classes))
 			c.id = id
 			byKey[key] = id

@@ -199,10 +199,10 @@ func (e *Engine) AllowedBy(src, dst *model.Endpoint) (egress, ingress []Step) {
 	si, di := e.index[src], e.index[dst]
 	sc, dc := e.epClass[si], e.epClass[di]
 	if p := e.prog[1][sc]; p != nil {
-		egress = p.groupFor(dc).allowBy
+		egress = p.groupFor(dc, e.classes[dc].lid).allowBy
 	}
 	if p := e.prog[0][dc]; p != nil {
-		ingress = p.groupFor(sc).allowBy
+		ingress = p.groupFor(sc, e.classes[sc].lid).allowBy
 	}
 	return slices.Clip(egress), slices.Clip(ingress)
 }
@@ -228,13 +228,13 @@ func (e *Engine) classVerdict(sc, dc int32) int32 {
 	}
 	eg, in := verdictAll, verdictAll
 	if p := e.prog[1][sc]; p != nil {
-		eg = p.groupFor(dc).verdict
+		eg = p.groupFor(dc, d.lid).verdict
 	}
 	if eg == verdictNone {
 		return verdictNone
 	}
 	if p := e.prog[0][dc]; p != nil {
-		in = p.groupFor(sc).verdict
+		in = p.groupFor(sc, s.lid).verdict
 	}
 	return e.verdicts.both(eg, in)
 }

@@ -22,11 +22,22 @@ type program struct {
 	isolating []*model.Policy
 	named     bool // some rule names ports
 
-	// For the class path: layout is the subject's named-port layout for
-	// ingress programs with named ports (the destination is the subject).
+	// For the class path: layoutRep is the subject for ingress programs
+	// (the destination whose named ports the rules resolve on).
 	layoutRep *model.Endpoint
-	groupOf   map[int32]int32 // peer class -> group; absent means group 0
-	groups    []group
+	// matched lists, ascending, the classes some peer of the program
+	// matches, and members their peer groups; every other class is in peer
+	// group 0.
+	matched, members []int32
+	nPeerGroups      int
+	nLayouts         int
+	// byLayout: groups are (peer group, destination layout) pairs, indexed
+	// peerGroup*layouts+layout.
+	byLayout bool
+	groups   []group
+	// unmatchedDenied: peer group 0 is denied whatever the layout, so only
+	// matched classes can be reached.
+	unmatchedDenied bool
 }
 
 type progRule struct {
@@ -249,8 +260,15 @@ func hasNamedPorts(pols []*model.Policy, dir model.Direction) bool {
 }
 
 // partition splits the peer classes of p into groups that all of p's
-// rules match alike, by refining one peer at a time, and computes each
-// group's verdict. Classes no peer matches stay in group 0.
+// rules match alike and computes each group's verdict.
+//
+// Peer groups come from refining one peer at a time over the classes it
+// matches, with a dense scratch array (no per-class maps): classes no peer
+// matches stay in peer group 0. Named ports resolve on the destination, so
+// an egress program that names ports also splits by the destination's
+// named-port layout: its groups are (peer group, layout) pairs, evaluated
+// for every layout, which costs layouts × peer groups rather than a pass
+// over every class.
 func (e *Engine) partition(p *program) {
 	var used []int32
 	for _, r := range p.rules {
@@ -259,74 +277,94 @@ func (e *Engine) partition(p *program) {
 	slices.Sort(used)
 	used = slices.Compact(used)
 
-	p.groupOf = map[int32]int32{}
+	sc := e.scratch.Get().(*scratch)
+	defer e.scratch.Put(sc)
+	sc.reset(len(e.classes))
 	next := int32(1)
 	for _, pid := range used {
-		split := map[int32]int32{}
+		sc.remap = sc.remap[:0]
 		for _, c := range e.peers[pid].list {
-			g := p.groupOf[c]
-			ng, ok := split[g]
-			if !ok {
-				ng = next
-				next++
-				split[g] = ng
+			if sc.group[c] == 0 && !sc.seen[c] {
+				sc.seen[c] = true
+				sc.touched = append(sc.touched, c)
 			}
-			p.groupOf[c] = ng
+			g := sc.group[c]
+			for int(g) >= len(sc.remap) {
+				sc.remap = append(sc.remap, -1)
+			}
+			if sc.remap[g] < 0 {
+				sc.remap[g] = next
+				next++
+			}
+			sc.group[c] = sc.remap[g]
 		}
 	}
-	if p.named && p.dir == model.Egress {
-		// Named ports resolve on the destination, so classes with different
-		// named ports need separate groups, even unmatched ones: a rule for
-		// all peers still resolves its named ports on each of them.
-		for _, c := range e.classes {
-			if _, ok := p.groupOf[c.id]; !ok && c.layout != "" {
-				p.groupOf[c.id] = 0
-			}
-		}
-		split := map[string]int32{}
-		for c, g := range p.groupOf {
-			k := itoa(int(g)) + "|" + e.classes[c].layout
-			ng, ok := split[k]
-			if !ok {
-				ng = next
-				next++
-				split[k] = ng
-			}
-			p.groupOf[c] = ng
-		}
-	}
-	// Renumber densely in class order so results are deterministic.
-	reps := map[int32]int32{}
+	// Renumber peer groups densely in class order, for determinism.
+	slices.Sort(sc.touched)
 	dense := map[int32]int32{0: 0}
-	classes := make([]int32, 0, len(p.groupOf))
-	for c := range p.groupOf {
-		classes = append(classes, c)
-	}
-	slices.Sort(classes)
-	p.groups = []group{{rep: -1}}
-	for _, c := range classes {
-		g := p.groupOf[c]
+	reps := []int32{-1}
+	p.matched = make([]int32, len(sc.touched))
+	p.members = make([]int32, len(sc.touched))
+	for i, c := range sc.touched {
+		g := sc.group[c]
 		ng, ok := dense[g]
 		if !ok {
-			ng = int32(len(p.groups))
+			ng = int32(len(reps))
 			dense[g] = ng
-			p.groups = append(p.groups, group{rep: c})
+			reps = append(reps, c)
 		}
-		p.groupOf[c] = ng
-		if _, ok := reps[ng]; !ok {
-			reps[ng] = c
-		}
+		p.matched[i] = c
+		p.members[i] = ng
 	}
-	for gi := range p.groups {
-		g := &p.groups[gi]
-		var tr Side
-		allowed, unknown := p.decide(model.AllConns(), e.classMatcher(p, g.rep), e.classPorts(p, g.rep), &tr)
-		g.verdict = e.verdicts.intern(allowed, unknown)
-		for _, s := range tr.Steps {
-			if s.Action == model.Allow && !s.Unknown {
-				g.allowBy = append(g.allowBy, s)
+	p.byLayout = p.named && p.dir == model.Egress
+	nLayouts := 1
+	if p.byLayout {
+		nLayouts = len(e.layoutRep)
+	}
+	p.nPeerGroups = len(reps)
+	p.nLayouts = nLayouts
+	p.groups = make([]group, len(reps)*nLayouts)
+	p.unmatchedDenied = true
+	for pg, rep := range reps {
+		for l := range nLayouts {
+			g := &p.groups[pg*nLayouts+l]
+			g.rep = rep
+			dst := p.layoutRep
+			if p.byLayout {
+				dst = e.layoutRep[l]
+			}
+			var tr Side
+			allowed, unknown := p.decide(model.AllConns(), e.classMatcher(p, rep), e.classPorts(p, dst), &tr)
+			g.verdict = e.verdicts.intern(allowed, unknown)
+			for _, s := range tr.Steps {
+				if s.Action == model.Allow && !s.Unknown {
+					g.allowBy = append(g.allowBy, s)
+				}
+			}
+			if pg == 0 && g.verdict != verdictNone {
+				p.unmatchedDenied = false
 			}
 		}
+	}
+}
+
+// scratch is per-worker memory for partition, reused across programs.
+type scratch struct {
+	group   []int32
+	seen    []bool
+	touched []int32
+	remap   []int32
+}
+
+func (s *scratch) reset(n int) {
+	for _, c := range s.touched {
+		s.group[c] = 0
+		s.seen[c] = false
+	}
+	s.touched = s.touched[:0]
+	if len(s.group) < n {
+		s.group = make([]int32, n)
+		s.seen = make([]bool, n)
 	}
 }
 
@@ -355,26 +393,27 @@ func (e *Engine) classMatcher(p *program, rep int32) func(int) matchKind {
 	}
 }
 
-// classPorts resolves rule ports on the destination: the peer class for
-// egress, the subject for ingress.
-func (e *Engine) classPorts(p *program, rep int32) func(int) model.ConnSet {
+// classPorts resolves rule ports on the destination dst: a class of the
+// destination's layout for egress, the subject for ingress.
+func (e *Engine) classPorts(p *program, dst *model.Endpoint) func(int) model.ConnSet {
 	return func(i int) model.ConnSet {
 		r := &p.rules[i]
 		if !r.rule.HasNamedPorts() {
 			return r.ports
 		}
-		dst := p.layoutRep
-		if p.dir == model.Egress {
-			dst = nil
-			if rep >= 0 {
-				dst = e.classes[rep].rep
-			}
-		}
 		return r.rule.ResolvePorts(dst)
 	}
 }
 
-// verdictOf returns p's verdict and group for peer class c.
-func (p *program) groupFor(c int32) *group {
-	return &p.groups[p.groupOf[c]]
+// groupFor returns p's group for peer class c, whose named-port layout
+// is lid.
+func (p *program) groupFor(c, lid int32) *group {
+	pg := int32(0)
+	if i, ok := slices.BinarySearch(p.matched, c); ok {
+		pg = p.members[i]
+	}
+	if p.byLayout {
+		return &p.groups[int(pg)*p.nLayouts+int(lid)]
+	}
+	return &p.groups[pg]
 }
