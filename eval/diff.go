@@ -1,0 +1,84 @@
+package eval
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/bulkhead/bulkhead/model"
+)
+
+// ChangeKind says how a connection differs between two analyses.
+type ChangeKind uint8
+
+const (
+	ChangeUnknown ChangeKind = iota
+	Added
+	Removed
+	// Changed: both allow something, but not the same connections.
+	Changed
+)
+
+func (k ChangeKind) String() string {
+	switch k {
+	case Added:
+		return "added"
+	case Removed:
+		return "removed"
+	case Changed:
+		return "changed"
+	}
+	return "unknown"
+}
+
+// ConnChange is one endpoint pair whose allowed connections differ.
+// Endpoints are matched by ID, so Old and New may be different pointers
+// of two snapshots (either is nil for an endpoint that exists on one side
+// only).
+type ConnChange struct {
+	Kind     ChangeKind
+	Src, Dst string // endpoint IDs
+	// Old and New are the allowed connections before and after; Old is
+	// empty for Added and New for Removed.
+	Old, New model.ConnSet
+	// OldConn and NewConn are the connections themselves, for callers
+	// that explain the change; the zero Conn where absent.
+	OldConn, NewConn Conn
+}
+
+// DiffConnectivity compares two analyses, matching endpoints by ID, and
+// returns every pair whose allowed or unknown connections differ, ordered
+// by source then destination ID.
+func DiffConnectivity(old, new *Connectivity) []ConnChange {
+	type key struct{ src, dst string }
+	index := func(c *Connectivity) map[key]Conn {
+		m := map[key]Conn{}
+		if c == nil {
+			return m
+		}
+		c.Each(func(cn Conn) bool {
+			m[key{cn.Src.ID(), cn.Dst.ID()}] = cn
+			return true
+		})
+		return m
+	}
+	a, b := index(old), index(new)
+	var out []ConnChange
+	for k, oc := range a {
+		nc, ok := b[k]
+		switch {
+		case !ok:
+			out = append(out, ConnChange{Kind: Removed, Src: k.src, Dst: k.dst, Old: oc.Allowed, OldConn: oc})
+		case !oc.Allowed.Equal(nc.Allowed) || !oc.Unknown.Equal(nc.Unknown):
+			out = append(out, ConnChange{Kind: Changed, Src: k.src, Dst: k.dst, Old: oc.Allowed, New: nc.Allowed, OldConn: oc, NewConn: nc})
+		}
+	}
+	for k, nc := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, ConnChange{Kind: Added, Src: k.src, Dst: k.dst, New: nc.Allowed, NewConn: nc})
+		}
+	}
+	slices.SortFunc(out, func(x, y ConnChange) int {
+		return cmp.Or(cmp.Compare(x.Src, y.Src), cmp.Compare(x.Dst, y.Dst))
+	})
+	return out
+}
