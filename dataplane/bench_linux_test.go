@@ -4,6 +4,7 @@ package dataplane
 
 import (
 	"fmt"
+	"github.com/google/nftables"
 	"net/netip"
 	"testing"
 
@@ -94,6 +95,30 @@ func BenchmarkNftOneElement(b *testing.B) {
 			for b.Loop() {
 				i ^= 1
 				mustNft(b, ns, texts[i], "-f", "-")
+			}
+		})
+	}
+}
+
+// BenchmarkEncodeFull measures the user-space half of a full apply:
+// validating the ruleset and building the netlink batch, without sending
+// it (no root needed).
+func BenchmarkEncodeFull(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("elements=%d", n), func(b *testing.B) {
+			rs := nfttest.Large("", n/2, 0)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := nft.Validate(rs); err != nil {
+					b.Fatal(err)
+				}
+				c, err := nftables.New()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := newEncoder(c, rs).delta(nft.Full(rs)); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
