@@ -303,6 +303,10 @@ func (p *fastParser) literal(v []byte, line, parent int) {
 	trailing := 0
 	for p.i < len(p.lines) {
 		l := &p.lines[p.i]
+		if bytes.IndexByte(l.raw, '\t') >= 0 {
+			p.ok = false // tabs near indentation are subtle: leave them to yaml.v3
+			return
+		}
 		if len(l.text) == 0 {
 			if ind < 0 && len(l.raw) > 0 {
 				p.ok = false // leading blank lines with spaces
@@ -371,10 +375,12 @@ func plainTag(v string, style yaml.Style) string {
 // parseKey splits "key: rest" or "key:" into the key, its style and the
 // rest, for plain and one-line quoted keys without escapes.
 func parseKey(t []byte) (key string, style yaml.Style, rest []byte, ok bool) {
+	// YAML limits implicit keys to 1024 characters; stay well clear.
+	const maxKey = 1000
 	switch t[0] {
 	case '"', '\'':
 		s, st, after, ok := quoted(t)
-		if !ok || len(after) == 0 || after[0] != ':' || (len(after) > 1 && after[1] != ' ') {
+		if !ok || len(after) == 0 || after[0] != ':' || (len(after) > 1 && after[1] != ' ') || len(t)-len(after) > maxKey {
 			return "", 0, nil, false
 		}
 		return s, st, bytes.TrimLeft(after[1:], " "), true
@@ -389,7 +395,7 @@ func parseKey(t []byte) (key string, style yaml.Style, rest []byte, ok bool) {
 		i = len(t) - 1
 	}
 	k := t[:i]
-	if bytes.Contains(k, []byte(" #")) || len(k) == 0 || k[len(k)-1] == ' ' {
+	if i > maxKey || bytes.Contains(k, []byte(" #")) || len(k) == 0 || k[len(k)-1] == ' ' {
 		return "", 0, nil, false
 	}
 	return string(k), 0, bytes.TrimLeft(t[i+1:], " "), true
