@@ -186,9 +186,9 @@ func runProbes(t *testing.T, probes []probe, at map[netns.NsHandle]*listeners) m
 // and checks that nft.Trace predicts what the kernel did with each.
 func TestPrivilegedTraceMatchesKernel(t *testing.T) {
 	tp := newTopo(t)
-	rounds := 20
+	rounds := 12
 	if testing.Short() {
-		rounds = 5
+		rounds = 4
 	}
 	at := map[netns.NsHandle]*listeners{tp.R: listen(t, tp.R), tp.B: listen(t, tp.B), tp.A: listen(t, tp.A)}
 	a := newApplier(t, tp.R, "bh_trace")
@@ -213,7 +213,7 @@ func TestPrivilegedTraceMatchesKernel(t *testing.T) {
 			t.Fatalf("round %d: Apply: %v", round, err)
 		}
 		var probes []probe
-		for i := range 40 {
+		for i := range 64 {
 			fam := g.Rand.IntN(2) // 0: IPv4, 1: IPv6
 			pick := func(list []netip.Addr) netip.Addr {
 				var c []netip.Addr
