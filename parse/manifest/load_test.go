@@ -163,3 +163,30 @@ func checkProblems(t testing.TB, s *model.Snapshot) {
 		}
 	}
 }
+
+// TestLoadExamples loads each of the repository's examples, which must
+// load without a single problem.
+func TestLoadExamples(t *testing.T) {
+	root := filepath.Join("..", "..", "examples")
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Skipf("SKIPPED: no examples directory at %s: %v", root, err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		t.Run(e.Name(), func(t *testing.T) {
+			r, err := Load([]string{filepath.Join(root, e.Name())}, nil, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range r.Snapshot.Problems {
+				t.Errorf("problem: %s", p.Error())
+			}
+			if len(r.Snapshot.Endpoints) == 0 {
+				t.Errorf("no endpoints")
+			}
+		})
+	}
+}
