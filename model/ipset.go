@@ -142,29 +142,64 @@ func (s IPSet) Prefixes() []netip.Prefix {
 	return s.s.Prefixes()
 }
 
-// String formats s for people, in the shorter of two spellings: a
-// comma-separated list of CIDR prefixes ("10.0.0.0/8,192.168.0.0/16"), or
-// of ranges ("0.0.0.0-9.255.255.255,11.0.0.0-255.255.255.255,::/0") where
-// a range that is exactly one prefix is written as that prefix. Prefixes
-// win a tie. A single address is written without a prefix length. The
-// empty set formats as "".
+// String formats s for people. Each address family is written in the
+// shortest of three spellings: CIDR prefixes ("10.0.0.0/8,192.168.0.0/16"),
+// ranges ("10.0.0.0-10.0.0.4,10.0.0.7-10.0.0.255", a range that is exactly
+// one prefix written as that prefix), or the whole family minus a few
+// addresses ("0.0.0.0/0 except 10.0.0.0/8,192.168.0.0/16"). Families are
+// joined by "," or, when either uses "except", by " and ". Prefixes win a
+// tie. A single address is written without a prefix length. The empty set
+// formats as "".
 func (s IPSet) String() string {
+	v4, v6 := s.family(true), s.family(false)
+	var parts []string
+	except := false
+	for i, fam := range []IPSet{v4, v6} {
+		if fam.IsEmpty() {
+			continue
+		}
+		all := AllIPs().family(i == 0)
+		own := fam.items()
+		if rest := all.Subtract(fam); !rest.IsEmpty() && len(rest.items()) < len(own) {
+			parts = append(parts, all.Prefixes()[0].String()+" except "+strings.Join(rest.items(), ","))
+			except = true
+			continue
+		}
+		parts = append(parts, strings.Join(own, ","))
+	}
+	if except {
+		return strings.Join(parts, " and ")
+	}
+	return strings.Join(parts, ",")
+}
+
+// family returns the IPv4 (v4) or IPv6 part of s.
+func (s IPSet) family(v4 bool) IPSet {
+	p := netip.MustParsePrefix("::/0")
+	if v4 {
+		p = netip.MustParsePrefix("0.0.0.0/0")
+	}
+	return s.Intersect(IPBlock(p))
+}
+
+// items spells s as prefixes or ranges, whichever takes fewer items.
+func (s IPSet) items() []string {
 	ps, rs := s.Prefixes(), s.Ranges()
 	var parts []string
 	if len(ps) <= len(rs) {
 		for _, p := range ps {
 			parts = append(parts, prefixString(p))
 		}
-	} else {
-		for _, r := range rs {
-			if p, ok := r.Prefix(); ok {
-				parts = append(parts, prefixString(p))
-			} else {
-				parts = append(parts, r.String())
-			}
+		return parts
+	}
+	for _, r := range rs {
+		if p, ok := r.Prefix(); ok {
+			parts = append(parts, prefixString(p))
+		} else {
+			parts = append(parts, r.String())
 		}
 	}
-	return strings.Join(parts, ",")
+	return parts
 }
 
 func prefixString(p netip.Prefix) string {

@@ -48,6 +48,8 @@ func TestGolden(t *testing.T) {
 		{"explain-ip.txt", []string{"explain", shop, "--from", "shop-backend/payments", "--to", "203.0.113.7", "--port", "443/TCP"}},
 		{"matrix.txt", []string{"matrix", shop, "--port", "8080/TCP", "--port", "53/UDP"}},
 		{"matrix.json", []string{"matrix", shop, "--port", "5432/TCP", "-n", "shop-data"}},
+		{"multi-tenant.txt", []string{"analyze", "../../examples/multi-tenant"}},
+		{"multi-tenant-explain.txt", []string{"explain", "../../examples/multi-tenant", "--from", "acme-prod/web", "--to", "acme-prod/api", "--port", "8080/TCP"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
