@@ -74,6 +74,9 @@ type fastParser struct {
 	e     *emitter
 	ok    bool
 	depth int
+	// tmp is the scalar node handed to the emitter, reused to spare
+	// allocations; the emitter keeps no reference to it.
+	tmp yaml.Node
 	// finalNewline is whether the text ends with a line break, which a
 	// literal scalar ending the text keeps or not.
 	finalNewline bool
@@ -141,12 +144,17 @@ func (p *fastParser) mapping(ind int) {
 		} else {
 			p.e.data = append(p.e.data, ',')
 		}
-		k, kok := p.e.key(&yaml.Node{Kind: yaml.ScalarNode, Value: key, Tag: plainTag(key, style), Style: style, Line: l.num})
-		if !kok {
-			p.ok = false
-			return
+		if style != 0 || (plainTag(key, 0) == "!!str" && !isBoolWord(key)) {
+			p.e.data = appendString(p.e.data, key)
+		} else {
+			p.tmp = yaml.Node{Kind: yaml.ScalarNode, Value: key, Line: l.num}
+			k, kok := p.e.key(&p.tmp)
+			if !kok {
+				p.ok = false
+				return
+			}
+			p.e.data = appendString(p.e.data, k)
 		}
-		p.e.data = appendString(p.e.data, k)
 		p.e.data = append(p.e.data, ':')
 		p.i++
 		if len(rest) > 0 && rest[0] != '#' {
@@ -226,7 +234,8 @@ func (p *fastParser) sequence(ind int) {
 
 // inline writes the value written on a line after "key:" or "- ".
 func (p *fastParser) inline(v []byte, line, parent int) {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Line: line}
+	p.tmp = yaml.Node{Kind: yaml.ScalarNode, Line: line}
+	n := &p.tmp
 	switch v[0] {
 	case '"', '\'':
 		s, style, rest, ok := quoted(v)
@@ -270,6 +279,13 @@ func (p *fastParser) inline(v []byte, line, parent int) {
 		}
 		n.Value = string(v)
 		n.Tag = plainTag(n.Value, 0)
+		if n.Tag == "!!str" && !isBoolWord(n.Value) {
+			// The common case: a plain string, written as it is.
+			p.mark(line)
+			p.e.data = appendString(p.e.data, n.Value)
+			p.noContinuation(parent)
+			return
+		}
 	}
 	p.mark(line)
 	p.e.scalar(n)
@@ -354,22 +370,50 @@ func (p *fastParser) literal(v []byte, line, parent int) {
 }
 
 // plainTag returns "!!str" for a plain scalar that yaml.v3 resolves to a
-// string without looking further: one starting with a letter, other than
-// true, false and null in their three spellings. It returns "" otherwise,
-// and yaml.v3 resolves the tag. It only saves time.
+// string without trying to parse it: one starting with a letter, other
+// than true, false and null in their three spellings; or one starting
+// with a digit that is no timestamp ("2006-01-02...") and that no number
+// syntax accepts: with two dots (an IP address, a version) or with a
+// character no integer or float has ("100m", "128Mi"). It returns ""
+// otherwise, and yaml.v3 resolves the tag. It only saves time.
 func plainTag(v string, style yaml.Style) string {
 	if style != 0 || v == "" {
 		return ""
 	}
 	c := v[0]
-	if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-		return ""
+	switch {
+	case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		switch v {
+		case "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL":
+			return ""
+		}
+		return "!!str"
+	case '0' <= c && c <= '9':
+		if len(v) >= 5 && v[4] == '-' && isDigits(v[:4]) {
+			return "" // perhaps a timestamp
+		}
+		if strings.Count(v, ".") >= 2 {
+			return "!!str"
+		}
+		for i := 0; i < len(v); i++ {
+			if !strings.ContainsRune(numberChars, rune(v[i])) {
+				return "!!str"
+			}
+		}
 	}
-	switch v {
-	case "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL":
-		return ""
+	return ""
+}
+
+// numberChars are the characters of YAML integers and floats in any base.
+const numberChars = "0123456789abcdefABCDEFxXoObB._+-"
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
 	}
-	return "!!str"
+	return true
 }
 
 // parseKey splits "key: rest" or "key:" into the key, its style and the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -106,6 +107,38 @@ func TestFastYAMLCoverage(t *testing.T) {
 	for _, s := range declined {
 		if _, ok := fastYAML([]byte(s), 0); ok {
 			t.Errorf("the fast path takes %q, which it should leave to yaml.v3", s)
+		}
+	}
+}
+
+// TestPlainTagAgreesWithYAML checks the shortcut of plainTag against
+// yaml.v3's own resolution, on typical values and on random strings of
+// the characters numbers are made of.
+func TestPlainTagAgreesWithYAML(t *testing.T) {
+	values := []string{
+		"10.0.0.5", "192.168.0.1", "1.2.3", "100m", "128Mi", "1Gi", "0.5", "1e3", "1E+3", "0x1F", "0o17",
+		"017", "0b101", "-0b101", "+12", "-12", "1_000", "1..2", "12:30", "1:2:3", "2026-01-02",
+		"2026-01-02T03:04:05Z", "2026-1-2", "1234-", "5.", ".5", "0x", "1e", "1.0e+3", "0b1.1", "9999999999999999999999",
+		"yes", "true", "True", "TRUE", "tRue", "null", "Null", "NULL", "nil", "web", "Y", "ON", "v1", "a.b.c",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := numberChars + "mMiGpPtT:eE "
+	for range 20000 {
+		n := 1 + rng.IntN(8)
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		b[0] = "0123456789"[rng.IntN(10)]
+		values = append(values, string(b))
+	}
+	for _, v := range values {
+		if plainTag(v, 0) != "!!str" {
+			continue
+		}
+		n := yaml.Node{Kind: yaml.ScalarNode, Value: v}
+		if got := n.ShortTag(); got != "!!str" {
+			t.Errorf("plainTag(%q) = !!str, but yaml.v3 resolves it to %s", v, got)
 		}
 	}
 }
