@@ -76,16 +76,18 @@ func (c *Connectivity) Count() int {
 func (c *Connectivity) Each(f func(Conn) bool) {
 	type hit struct{ dst, verdict int32 }
 	var buf []hit
-	for si, src := range c.e.endpoints {
+	o := c.e.ord.get(c.e)
+	for _, si := range o.ids {
+		src := c.e.endpoints[si]
 		buf = buf[:0]
 		for _, p := range c.pairs[c.e.epClass[si]] {
 			for _, di := range c.e.classes[p.dst].members {
-				if di != int32(si) {
+				if di != si {
 					buf = append(buf, hit{di, p.verdict})
 				}
 			}
 		}
-		slices.SortFunc(buf, func(a, b hit) int { return int(a.dst - b.dst) })
+		slices.SortFunc(buf, func(a, b hit) int { return int(o.rank[a.dst] - o.rank[b.dst]) })
 		for _, h := range buf {
 			v := c.e.verdicts.get(h.verdict)
 			if !f(Conn{Src: src, Dst: c.e.endpoints[h.dst], Allowed: v.allowed, Unknown: v.unknown}) {
@@ -110,7 +112,7 @@ type Stats struct {
 // Stats returns the engine's sizes.
 func (e *Engine) Stats() Stats {
 	return Stats{
-		Endpoints: len(e.endpoints), Classes: len(e.classes), Policies: len(e.policies),
+		Endpoints: len(e.Endpoints()), Classes: len(e.classes), Policies: len(e.policies),
 		Programs: len(e.programs), Peers: len(e.peers), Regions: len(e.addr.regions),
 	}
 }

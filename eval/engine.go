@@ -34,11 +34,15 @@ type Engine struct {
 	opts Options
 	snap *model.Snapshot
 
-	// endpoints are the pods and workloads in ID order, then the nodes,
-	// then the external endpoints.
+	// endpoints stores every endpoint by id; ids are stable for the
+	// engine's life (incremental updates append, and a deleted endpoint's
+	// slot becomes nil). The display order is kept separately (order.go).
 	endpoints []*model.Endpoint
 	index     map[*model.Endpoint]int32
+	byID      map[string]int32
 	epClass   []int32
+	extRegion map[int32]int32 // external endpoint id -> region, for ordering
+	ord       order
 
 	classes []*class
 	byNS    map[string][]int32 // pod-like classes per namespace
@@ -88,6 +92,8 @@ func New(snap *model.Snapshot, opts Options) *Engine {
 		opts:     opts,
 		snap:     snap,
 		index:    map[*model.Endpoint]int32{},
+		byID:     map[string]int32{},
+		extRegion: map[int32]int32{},
 		byNS:     map[string][]int32{},
 		peerByID: map[string]int32{},
 		nsLabels: map[string]map[string]string{},
@@ -139,7 +145,8 @@ func (e *Engine) EndpointForIP(addr netip.Addr) *model.Endpoint {
 		return nil
 	}
 	addr = addr.Unmap()
-	for _, ep := range e.endpoints {
+	eps := e.Endpoints()
+	for _, ep := range eps {
 		if ep.Kind == model.EndpointExternal {
 			if ep.External.Contains(addr) {
 				return ep
@@ -150,7 +157,7 @@ func (e *Engine) EndpointForIP(addr netip.Addr) *model.Endpoint {
 			return ep
 		}
 	}
-	for _, ep := range e.endpoints {
+	for _, ep := range eps {
 		if slices.Contains(ep.IPs, addr) {
 			return ep
 		}
@@ -286,17 +293,18 @@ func (e *Engine) buildEndpoints() {
 		cluster = append(cluster, n.IPs...)
 	}
 	clusterSet := model.IPsOf(cluster, e.opts.ClusterCIDRs...)
-	var ext []*model.Endpoint
-	for _, r := range e.addr.regions {
+	for ri, r := range e.addr.regions {
 		ips := r.ips.Subtract(clusterSet)
 		if ips.IsEmpty() {
 			continue
 		}
-		ext = append(ext, &model.Endpoint{Kind: model.EndpointExternal, Name: ips.String(), External: ips})
+		e.extRegion[int32(len(eps))] = int32(ri)
+		eps = append(eps, &model.Endpoint{Kind: model.EndpointExternal, Name: ips.String(), External: ips})
 	}
-	e.endpoints = append(eps, ext...)
+	e.endpoints = eps
 	for i, ep := range e.endpoints {
 		e.index[ep] = int32(i)
+		e.byID[ep.ID()] = int32(i)
 	}
 }
 

@@ -116,7 +116,7 @@ func (e *Engine) PeerIPs(id int) model.IPSet {
 	case model.PeerIPBlock:
 		if e.opts.IPBlockExternalOnly {
 			var pods []model.IPSet
-			for _, ep := range e.endpoints {
+			for _, ep := range e.Endpoints() {
 				if ep.IsPodLike() && !ep.HostNetwork {
 					pods = append(pods, model.IPsOf(ep.IPs))
 				}
