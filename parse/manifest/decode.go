@@ -359,6 +359,12 @@ func (d *decoder) typedJSON(info *kindInfo, data []byte, src model.Source, node 
 	var problems []model.Problem
 	if err != nil {
 		fld, msg, off := describeDecodeError(err, reflect.TypeOf(obj))
+		if fld != "" && off > 0 {
+			// The decoder's path has no list indexes; find the full one.
+			if full := jsonPath(data, off); stripIndexes(full) == fld || strings.HasPrefix(stripIndexes(full), fld+".") {
+				fld = full
+			}
+		}
 		p := model.Problem{Source: src, Field: fld, Severity: model.SeverityError, Msg: msg}
 		if off >= 0 {
 			if l := lineAt(off); l > 0 {
@@ -433,6 +439,24 @@ func describeDecodeError(err error, root reflect.Type) (fld, msg string, off int
 		return fld, msg, off
 	}
 	return "", strings.TrimPrefix(err.Error(), "json: "), -1
+}
+
+// stripIndexes removes the list indexes of a field path:
+// "a[0].b[1]" becomes "a.b".
+func stripIndexes(path string) string {
+	var b strings.Builder
+	skip := false
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case c == '[':
+			skip = true
+		case c == ']':
+			skip = false
+		case !skip:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 func typeWord(t reflect.Type) string {

@@ -285,3 +285,26 @@ func TestLoadPaths(t *testing.T) {
 var netpolGVK = schema.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}
 
 func reflectType(v any) reflect.Type { return reflect.TypeOf(v) }
+
+func TestJSONPath(t *testing.T) {
+	data := []byte(`{"spec": {"containers": [{"name": "a"}, {"ports": [{"containerPort": "x"}, {"name": 1}]}]}, "metadata": {"labels": {"a.b/c": true}}}`)
+	tests := []struct {
+		after string // the offset is just after the first occurrence of this text
+		want  string
+	}{
+		{`"x"`, "spec.containers[1].ports[0].containerPort"},
+		{`"name": 1`, "spec.containers[1].ports[1].name"},
+		{`"a.b/c": true`, "metadata.labels.a.b/c"},
+		{`"a"`, "spec.containers[0].name"},
+		{`{"ports": [`, "spec.containers[1].ports"},
+	}
+	for _, tt := range tests {
+		off := int64(bytes.Index(data, []byte(tt.after)) + len(tt.after))
+		if got := jsonPath(data, off); got != tt.want {
+			t.Errorf("jsonPath after %s = %q, want %q", tt.after, got, tt.want)
+		}
+	}
+	if got := stripIndexes("a[0].b[12].c"); got != "a.b.c" {
+		t.Errorf("stripIndexes = %q", got)
+	}
+}

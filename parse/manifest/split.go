@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -536,4 +537,74 @@ func (s *jscan) meta() (jsonMeta, bool) {
 		return s.skip()
 	})
 	return m, ok
+}
+
+// jsonPath returns the field path ("spec.containers[0].ports[1].name") of
+// the innermost value of the JSON object data that holds offset off: a
+// value that starts before off and ends at or after it. The JSON
+// decoder's type errors give the offset where it stopped, just after the
+// bad value or inside it, but a path without list indexes.
+func jsonPath(data []byte, off int64) string {
+	s := jscan{b: data}
+	var path strings.Builder
+	for {
+		s.ws()
+		if s.i >= len(s.b) {
+			return path.String()
+		}
+		switch s.b[s.i] {
+		case '{':
+			found := false
+			ok := s.object(func(key string) bool {
+				start := s.i
+				if !s.skip() {
+					return false
+				}
+				if !found && int64(start) < off && off <= int64(s.i) {
+					found = true
+					if path.Len() > 0 {
+						path.WriteByte('.')
+					}
+					path.WriteString(key)
+					s.i = start
+					return false // descend into this value
+				}
+				return true
+			})
+			if !found || ok {
+				return path.String()
+			}
+		case '[':
+			s.i++
+			found := false
+			for n := 0; ; n++ {
+				s.ws()
+				if s.i >= len(s.b) || s.b[s.i] == ']' {
+					break
+				}
+				if n > 0 {
+					if s.b[s.i] != ',' {
+						break
+					}
+					s.i++
+					s.ws()
+				}
+				start := s.i
+				if !s.skip() {
+					break
+				}
+				if int64(start) < off && off <= int64(s.i) {
+					found = true
+					fmt.Fprintf(&path, "[%d]", n)
+					s.i = start
+					break
+				}
+			}
+			if !found {
+				return path.String()
+			}
+		default:
+			return path.String()
+		}
+	}
 }
