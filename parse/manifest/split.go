@@ -111,11 +111,7 @@ func splitYAML(file string, data []byte) []unit {
 		pending = false
 	}
 	for i := 0; i < len(data); {
-		end := bytes.IndexByte(data[i:], '\n')
-		next := len(data)
-		if end >= 0 {
-			next = i + end + 1
-		}
+		next := nextLine(data, i)
 		l := data[i:next]
 		if i > start && (marker(l, "---") || marker(l, "...")) {
 			flush(i)
@@ -179,6 +175,14 @@ func directivesOnly(chunk []byte) bool {
 	return seen
 }
 
+// nextLine returns the offset of the line after the one at offset i.
+func nextLine(data []byte, i int) int {
+	if end := bytes.IndexByte(data[i:], '\n'); end >= 0 {
+		return i + end + 1
+	}
+	return len(data)
+}
+
 // cutLine returns the first line of b, without its line break, and the
 // rest.
 func cutLine(b []byte) (line, rest []byte) {
@@ -202,11 +206,7 @@ func splitYAMLList(u unit) ([]unit, bool) {
 	inItems := false
 	line := u.line
 	for i := 0; i < len(data); {
-		end := bytes.IndexByte(data[i:], '\n')
-		next := len(data)
-		if end >= 0 {
-			next = i + end + 1
-		}
+		next := nextLine(data, i)
 		l := data[i:next]
 		t := bytes.TrimLeft(l, " ")
 		ind := len(l) - len(t)
@@ -423,17 +423,8 @@ func (s *jscan) object(field func(key string) bool) bool {
 	}
 	s.i++
 	for first := true; ; first = false {
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == '}' {
-			s.i++
-			return true
-		}
-		if !first {
-			if s.i >= len(s.b) || s.b[s.i] != ',' {
-				return false
-			}
-			s.i++
-			s.ws()
+		if done, ok := s.next(first, '}'); done || !ok {
+			return ok
 		}
 		key, ok := s.str()
 		if !ok {
@@ -449,6 +440,42 @@ func (s *jscan) object(field func(key string) bool) bool {
 			return false
 		}
 	}
+}
+
+// array calls elem for each element of the array at s.i, with s.i at the
+// element; elem must consume it.
+func (s *jscan) array(elem func(i int) bool) bool {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '[' {
+		return false
+	}
+	s.i++
+	for i := 0; ; i++ {
+		if done, ok := s.next(i == 0, ']'); done || !ok {
+			return ok
+		}
+		if !elem(i) {
+			return false
+		}
+	}
+}
+
+// next moves to the next element of an object or array that c closes.
+// It reports done after c, and !ok without a comma between elements.
+func (s *jscan) next(first bool, c byte) (done, ok bool) {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true, true
+	}
+	if !first {
+		if s.i >= len(s.b) || s.b[s.i] != ',' {
+			return false, false
+		}
+		s.i++
+		s.ws()
+	}
+	return false, true
 }
 
 type span struct{ start, end int }
@@ -512,27 +539,15 @@ func (s *jscan) meta() (jsonMeta, bool) {
 			if s.i >= len(s.b) || s.b[s.i] != '[' {
 				return s.skip()
 			}
-			s.i++
 			m.items = []span{}
-			for first := true; ; first = false {
-				s.ws()
-				if s.i < len(s.b) && s.b[s.i] == ']' {
-					s.i++
-					return true
-				}
-				if !first {
-					if s.i >= len(s.b) || s.b[s.i] != ',' {
-						return false
-					}
-					s.i++
-					s.ws()
-				}
+			return s.array(func(int) bool {
 				start := s.i
 				if !s.skip() {
 					return false
 				}
 				m.items = append(m.items, span{start, s.i})
-			}
+				return true
+			})
 		}
 		return s.skip()
 	})
@@ -575,31 +590,20 @@ func jsonPath(data []byte, off int64) string {
 				return path.String()
 			}
 		case '[':
-			s.i++
 			found := false
-			for n := 0; ; n++ {
-				s.ws()
-				if s.i >= len(s.b) || s.b[s.i] == ']' {
-					break
-				}
-				if n > 0 {
-					if s.b[s.i] != ',' {
-						break
-					}
-					s.i++
-					s.ws()
-				}
+			s.array(func(n int) bool {
 				start := s.i
 				if !s.skip() {
-					break
+					return false
 				}
 				if int64(start) < off && off <= int64(s.i) {
 					found = true
 					fmt.Fprintf(&path, "[%d]", n)
 					s.i = start
-					break
+					return false // descend into this element
 				}
-			}
+				return true
+			})
 			if !found {
 				return path.String()
 			}
