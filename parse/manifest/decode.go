@@ -37,6 +37,9 @@ type decoder struct {
 	out   []decoded
 	// syntaxErr is set when a YAML document of the unit did not parse.
 	syntaxErr bool
+	// tree is the unit's YAML tree once reparse has parsed it.
+	tree   *yaml.Node
+	parsed bool
 }
 
 const maxListDepth = 10
@@ -218,14 +221,17 @@ func (d *decoder) jsonDoc(data []byte) *jdoc {
 	}
 }
 
-// reparse parses the unit with yaml.v3 (JSON is YAML too), for the
-// rare problems whose line only the tree can tell.
+// reparse parses the unit with yaml.v3 (JSON is YAML too), once, for
+// the rare problems whose line only the tree can tell.
 func (d *decoder) reparse() *yaml.Node {
-	var doc yaml.Node
-	if yaml.Unmarshal(d.u.data, &doc) == nil && len(doc.Content) > 0 {
-		return doc.Content[0]
+	if !d.parsed {
+		d.parsed = true
+		var doc yaml.Node
+		if yaml.Unmarshal(d.u.data, &doc) == nil && len(doc.Content) > 0 {
+			d.tree = doc.Content[0]
+		}
 	}
-	return nil
+	return d.tree
 }
 
 // jsonObject decodes the object at doc.data[start:end], which is at path
