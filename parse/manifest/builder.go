@@ -114,7 +114,9 @@ func NewBuilder(opts Options) *Builder {
 // The empty fields of src (Kind, Namespace, Name) are filled in from the
 // object. Add sets the namespace of a namespaced object that has none to
 // Options.DefaultNamespace, clears it on cluster-scoped ones, and sets an
-// empty TypeMeta, so that Objects returns them as the API server would.
+// empty TypeMeta, so that Objects returns them as the API server would:
+// Add may modify obj and keeps it, so callers pass objects they own (a
+// DeepCopyObject of an informer's cached object, say).
 // An object without a name, or a second object with the same group, kind,
 // namespace and name as an earlier one, is an error problem and is left
 // out; the first one is kept.
