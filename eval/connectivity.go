@@ -28,31 +28,17 @@ type Conn struct {
 	Allowed, Unknown model.ConnSet
 }
 
-// Connectivity computes every allowed connection.
+// Connectivity returns every allowed connection. It is computed on first
+// use and then kept up to date by incremental changes.
 func (e *Engine) Connectivity() *Connectivity {
-	c := &Connectivity{e: e, pairs: make([][]classPair, len(e.classes))}
-	all := make([]int32, len(e.classes))
-	for i := range all {
-		all[i] = int32(i)
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	if e.conn != nil {
+		return e.conn
 	}
-	parallel(len(e.classes), func(i int) {
-		sc := int32(i)
-		src := e.classes[sc]
-		cands := all
-		if p := e.prog[1][sc]; p != nil && p.unmatchedDenied {
-			cands = p.matched
-		}
-		var out []classPair
-		for _, dc := range cands {
-			if !src.podLike() && !e.classes[dc].podLike() {
-				continue
-			}
-			if v := e.classVerdict(sc, dc); v != verdictNone {
-				out = append(out, classPair{dc, v})
-			}
-		}
-		c.pairs[sc] = out
-	})
+	c := &Connectivity{e: e, pairs: make([][]classPair, len(e.classes))}
+	parallel(len(e.classes), func(i int) { c.pairs[i] = e.computeRow(int32(i)) })
+	e.conn = c
 	return c
 }
 

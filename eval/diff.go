@@ -82,3 +82,41 @@ func DiffConnectivity(old, new *Connectivity) []ConnChange {
 	})
 	return out
 }
+
+// coalesce nets a sequence of changes per endpoint pair: a pair removed
+// then added again with the same connections disappears, removed then
+// added with others becomes Changed. Order of first appearance is kept.
+func coalesce(cs []ConnChange) []ConnChange {
+	type key struct{ src, dst string }
+	type net struct {
+		first, last ConnChange
+	}
+	idx := map[key]int{}
+	var nets []net
+	for _, c := range cs {
+		k := key{c.Src, c.Dst}
+		if i, ok := idx[k]; ok {
+			nets[i].last = c
+			continue
+		}
+		idx[k] = len(nets)
+		nets = append(nets, net{c, c})
+	}
+	out := cs[:0:0]
+	for _, n := range nets {
+		before := n.first.Kind != Added
+		after := n.last.Kind != Removed
+		oldC, newC := n.first.OldConn, n.last.NewConn
+		switch {
+		case !before && !after:
+		case !before:
+			out = append(out, ConnChange{Kind: Added, Src: n.first.Src, Dst: n.first.Dst, New: newC.Allowed, NewConn: newC})
+		case !after:
+			out = append(out, ConnChange{Kind: Removed, Src: n.first.Src, Dst: n.first.Dst, Old: oldC.Allowed, OldConn: oldC})
+		case oldC.Allowed.Equal(newC.Allowed) && oldC.Unknown.Equal(newC.Unknown):
+		default:
+			out = append(out, ConnChange{Kind: Changed, Src: n.first.Src, Dst: n.first.Dst, Old: oldC.Allowed, New: newC.Allowed, OldConn: oldC, NewConn: newC})
+		}
+	}
+	return out
+}

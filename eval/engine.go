@@ -48,8 +48,10 @@ type Engine struct {
 	byNS    map[string][]int32 // pod-like classes per namespace
 	// layoutRep holds one endpoint per distinct named-port layout; id 0 is
 	// the empty layout (no named ports).
-	layoutRep []*model.Endpoint
-	addr      *addressSpace
+	layoutRep   []*model.Endpoint
+	layoutByKey map[string]int32
+	classByKey  map[string]int32
+	addr        *addressSpace
 
 	peers    []*peerInfo
 	peerByID map[string]int32
@@ -57,14 +59,27 @@ type Engine struct {
 
 	// policies in evaluation order: Admin by priority, NetworkPolicy by
 	// namespace/name, Baseline by priority.
-	policies []*model.Policy
-	subjects [][]int32 // classes each policy selects, by policy position
+	policies  []*model.Policy
+	subjects  map[*model.Policy][]int32 // classes each policy selects
+	serial    map[*model.Policy]int     // stable policy numbers for program keys
+	classPols [][]*model.Policy         // policies selecting each class, in evaluation order
 
-	programs []*program
-	prog     [2][]*program // per direction (0 ingress, 1 egress), per class; nil = not a policy subject
+	programs   []*program
+	progByKey  map[string]*program
+	nextSerial int
+	prog       [2][]*program // per direction (0 ingress, 1 egress), per class; nil = not a policy subject
 
 	verdicts *verdictTable
-	scratch  sync.Pool // *scratch for partition
+	conn     *Connectivity // computed on first use, then kept up to date
+	connMu   sync.Mutex
+
+	// Bookkeeping for incremental updates.
+	policyByKey  map[string]*model.Policy
+	ipRefs       map[string]int // IP-peer address sets by text, per peer occurrence
+	setByKey     map[string]int // address-space set id by text
+	clusterIPs   map[netip.Addr]int
+	clusterCIDRs model.IPSet
+	scratch      sync.Pool // *scratch for partition
 }
 
 // class is a set of endpoints no policy can tell apart.
@@ -73,6 +88,7 @@ type class struct {
 	kind    model.EndpointKind // EndpointPod stands for pods and workloads alike
 	ns      string
 	labels  map[string]string
+	key     string
 	layout  string // named ports, canonical
 	lid     int32  // layout id: index into Engine.layoutRep
 	regions []int32
@@ -89,17 +105,21 @@ func (c *class) subject() bool { return c.kind == model.EndpointPod && !c.hostNe
 // New builds an engine for snap. The snapshot must not change afterwards.
 func New(snap *model.Snapshot, opts Options) *Engine {
 	e := &Engine{
-		opts:     opts,
-		snap:     snap,
-		index:    map[*model.Endpoint]int32{},
-		byID:     map[string]int32{},
+		opts:      opts,
+		snap:      snap,
+		index:     map[*model.Endpoint]int32{},
+		byID:      map[string]int32{},
 		extRegion: map[int32]int32{},
-		byNS:     map[string][]int32{},
-		peerByID: map[string]int32{},
-		nsLabels: map[string]map[string]string{},
-		verdicts: newVerdictTable(),
+		byNS:      map[string][]int32{},
+		peerByID:  map[string]int32{},
+		nsLabels:  map[string]map[string]string{},
+		verdicts:  newVerdictTable(),
 	}
 	e.scratch.New = func() any { return &scratch{} }
+	e.policyByKey = map[string]*model.Policy{}
+	e.ipRefs = map[string]int{}
+	e.clusterIPs = map[netip.Addr]int{}
+	e.clusterCIDRs = model.IPsOf(nil, opts.ClusterCIDRs...)
 	for name, ns := range snap.Namespaces {
 		e.nsLabels[name] = ns.Labels
 	}
@@ -184,15 +204,24 @@ func tierRank(t model.Tier) int {
 // deterministic, and the lint reports overlapping ties.
 func (e *Engine) sortPolicies() {
 	e.policies = slices.Clone(e.snap.Policies)
-	slices.SortStableFunc(e.policies, func(a, b *model.Policy) int {
-		return cmp.Or(
-			cmp.Compare(tierRank(a.Tier), tierRank(b.Tier)),
-			cmp.Compare(a.Priority, b.Priority),
-			cmp.Compare(a.Kind, b.Kind),
-			cmp.Compare(a.Namespace, b.Namespace),
-			cmp.Compare(a.Name, b.Name),
-		)
-	})
+	slices.SortStableFunc(e.policies, comparePolicies)
+	e.serial = make(map[*model.Policy]int, len(e.policies))
+	for _, pol := range e.policies {
+		e.serial[pol] = e.nextSerial
+		e.nextSerial++
+		e.policyByKey[policyKey(pol)] = pol
+	}
+}
+
+// comparePolicies is the evaluation order.
+func comparePolicies(a, b *model.Policy) int {
+	return cmp.Or(
+		cmp.Compare(tierRank(a.Tier), tierRank(b.Tier)),
+		cmp.Compare(a.Priority, b.Priority),
+		cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Namespace, b.Namespace),
+		cmp.Compare(a.Name, b.Name),
+	)
 }
 
 // peerInfo is one distinct peer of all rules, resolved to classes.
@@ -258,6 +287,12 @@ func (e *Engine) collectPeers() {
 func (e *Engine) buildAddressSpace() {
 	var sets []model.IPSet
 	byKey := map[string]int{}
+	e.setByKey = byKey
+	for _, pol := range e.policies {
+		for _, k := range e.ipSetKeys(pol) {
+			e.ipRefs[k]++
+		}
+	}
 	for _, info := range e.peers {
 		switch info.peer.Kind {
 		case model.PeerIPBlock, model.PeerNetworks, model.PeerNodes:
@@ -282,6 +317,9 @@ func (e *Engine) buildEndpoints() {
 	var cluster []netip.Addr
 	for _, ep := range eps {
 		cluster = append(cluster, ep.IPs...)
+		for _, ip := range ep.IPs {
+			e.clusterIPs[ip.Unmap()]++
+		}
 	}
 	nodes := slices.Clone(e.snap.Nodes)
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
@@ -291,6 +329,9 @@ func (e *Engine) buildEndpoints() {
 			IPs: n.IPs, Source: n.Source,
 		})
 		cluster = append(cluster, n.IPs...)
+		for _, ip := range n.IPs {
+			e.clusterIPs[ip.Unmap()]++
+		}
 	}
 	clusterSet := model.IPsOf(cluster, e.opts.ClusterCIDRs...)
 	for ri, r := range e.addr.regions {
@@ -310,67 +351,78 @@ func (e *Engine) buildEndpoints() {
 
 // buildClasses groups endpoints that no policy can tell apart.
 func (e *Engine) buildClasses() {
-	byKey := map[string]int32{}
-	layouts := map[string]int32{"": 0}
+	e.classByKey = map[string]int32{}
+	e.layoutByKey = map[string]int32{"": 0}
 	e.layoutRep = []*model.Endpoint{{Kind: model.EndpointPod}}
 	e.epClass = make([]int32, len(e.endpoints))
-	var kb strings.Builder
 	for i, ep := range e.endpoints {
-		c := &class{ns: ep.Namespace, labels: ep.Labels, rep: ep}
-		switch ep.Kind {
-		case model.EndpointPod, model.EndpointWorkload:
-			c.kind = model.EndpointPod
-			c.hostNet = ep.HostNetwork
-			c.layout = layoutKey(ep.Ports)
-		default:
-			c.kind = ep.Kind
-		}
-		if ep.Kind == model.EndpointExternal {
-			c.regions = []int32{e.addr.regionOf(ep.External.Ranges()[0].From())}
-		} else {
-			for _, ip := range ep.IPs {
-				c.regions = append(c.regions, e.addr.regionOf(ip))
-			}
-			slices.Sort(c.regions)
-			c.regions = slices.Compact(c.regions)
-		}
-		kb.Reset()
-		kb.WriteString(c.kind.String())
-		kb.WriteByte(0)
-		if c.podLike() {
-			kb.WriteString(c.ns)
-			kb.WriteByte(0)
-			kb.WriteString(labelsKey(c.labels))
-			kb.WriteByte(0)
-			kb.WriteString(c.layout)
-			kb.WriteByte(0)
-			if c.hostNet {
-				kb.WriteString("host")
-			}
-			kb.WriteByte(0)
-		}
-		kb.WriteString(regionsKey(c.regions))
-		key := kb.String()
-		id, ok := byKey[key]
+		c := e.classOf(ep)
+		id, ok := e.classByKey[c.key]
 		if !ok {
-			lid, seen := layouts[c.layout]
-			if !seen {
-				lid = int32(len(e.layoutRep))
-				layouts[c.layout] = lid
-				e.layoutRep = append(e.layoutRep, ep)
-			}
-			c.lid = lid
-			id = int32(len(e.classes))
-			c.id = id
-			byKey[key] = id
-			e.classes = append(e.classes, c)
-			if c.podLike() {
-				e.byNS[c.ns] = append(e.byNS[c.ns], id)
-			}
+			id = e.registerClass(c)
 		}
 		e.classes[id].members = append(e.classes[id].members, int32(i))
 		e.epClass[i] = id
 	}
+}
+
+// classOf returns a new, unregistered class for ep with its key set.
+func (e *Engine) classOf(ep *model.Endpoint) *class {
+	c := &class{ns: ep.Namespace, labels: ep.Labels, rep: ep}
+	switch ep.Kind {
+	case model.EndpointPod, model.EndpointWorkload:
+		c.kind = model.EndpointPod
+		c.hostNet = ep.HostNetwork
+		c.layout = layoutKey(ep.Ports)
+	default:
+		c.kind = ep.Kind
+	}
+	if ep.Kind == model.EndpointExternal {
+		c.regions = []int32{e.addr.regionOf(ep.External.Ranges()[0].From())}
+	} else {
+		for _, ip := range ep.IPs {
+			c.regions = append(c.regions, e.addr.regionOf(ip))
+		}
+		slices.Sort(c.regions)
+		c.regions = slices.Compact(c.regions)
+	}
+	var kb strings.Builder
+	kb.WriteString(c.kind.String())
+	kb.WriteByte(0)
+	if c.podLike() {
+		kb.WriteString(c.ns)
+		kb.WriteByte(0)
+		kb.WriteString(labelsKey(c.labels))
+		kb.WriteByte(0)
+		kb.WriteString(c.layout)
+		kb.WriteByte(0)
+		if c.hostNet {
+			kb.WriteString("host")
+		}
+		kb.WriteByte(0)
+	}
+	kb.WriteString(regionsKey(c.regions))
+	c.key = kb.String()
+	return c
+}
+
+// registerClass gives c an id and a layout id and indexes it. It does not
+// resolve peers, subjects or programs.
+func (e *Engine) registerClass(c *class) int32 {
+	lid, seen := e.layoutByKey[c.layout]
+	if !seen {
+		lid = int32(len(e.layoutRep))
+		e.layoutByKey[c.layout] = lid
+		e.layoutRep = append(e.layoutRep, c.rep)
+	}
+	c.lid = lid
+	c.id = int32(len(e.classes))
+	e.classByKey[c.key] = c.id
+	e.classes = append(e.classes, c)
+	if c.podLike() {
+		e.byNS[c.ns] = append(e.byNS[c.ns], c.id)
+	}
+	return c.id
 }
 
 // labelsKey returns a canonical form of a label map.
@@ -440,42 +492,50 @@ func (e *Engine) podClassesIn(ns string, sel model.Selector, f func(c *class)) {
 
 // resolvePeers computes the classes each peer matches, in parallel.
 func (e *Engine) resolvePeers() {
-	parallel(len(e.peers), func(i int) {
-		info := e.peers[i]
-		info.classes = info.classes.grow(len(e.classes))
-		add := func(c *class) {
-			info.classes.set(int(c.id))
-		}
-		p := &info.peer
-		switch p.Kind {
-		case model.PeerPods:
-			e.podClassesIn(p.Namespace, p.NamespaceSelector, func(c *class) {
-				if !c.hostNet && p.PodSelector.Matches(c.labels) {
-					add(c)
-				}
-			})
-		case model.PeerIPBlock, model.PeerNetworks, model.PeerNodes:
-			for _, c := range e.classes {
-				if p.Kind == model.PeerIPBlock && e.opts.IPBlockExternalOnly && c.podLike() && !c.hostNet {
-					continue
-				}
-				for _, r := range c.regions {
-					if e.addr.regions[r].members.has(info.set) {
-						add(c)
-						break
-					}
-				}
+	parallel(len(e.peers), func(i int) { e.resolvePeer(e.peers[i]) })
+}
+
+// resolvePeer computes the classes one peer matches.
+func (e *Engine) resolvePeer(info *peerInfo) {
+	info.classes = info.classes.grow(len(e.classes))
+	info.maybe = info.peer.Kind == model.PeerDomains
+	p := &info.peer
+	if p.Kind == model.PeerPods {
+		e.podClassesIn(p.Namespace, p.NamespaceSelector, func(c *class) {
+			if e.peerMatches(info, c) {
+				info.classes.set(int(c.id))
 			}
-		case model.PeerDomains:
-			info.maybe = true
-			for _, c := range e.classes {
-				if c.kind == model.EndpointExternal {
-					add(c)
-				}
+		})
+	} else {
+		for _, c := range e.classes {
+			if e.peerMatches(info, c) {
+				info.classes.set(int(c.id))
 			}
 		}
-		info.classes.each(func(i int) { info.list = append(info.list, int32(i)) })
-	})
+	}
+	info.list = info.list[:0]
+	info.classes.each(func(i int) { info.list = append(info.list, int32(i)) })
+}
+
+// peerMatches reports whether a peer matches class c.
+func (e *Engine) peerMatches(info *peerInfo, c *class) bool {
+	p := &info.peer
+	switch p.Kind {
+	case model.PeerPods:
+		return c.podLike() && !c.hostNet && e.nsMatches(p.Namespace, p.NamespaceSelector, c.ns) && p.PodSelector.Matches(c.labels)
+	case model.PeerIPBlock, model.PeerNetworks, model.PeerNodes:
+		if p.Kind == model.PeerIPBlock && e.opts.IPBlockExternalOnly && c.podLike() && !c.hostNet {
+			return false
+		}
+		for _, r := range c.regions {
+			if e.addr.regions[r].members.has(info.set) {
+				return true
+			}
+		}
+	case model.PeerDomains:
+		return c.kind == model.EndpointExternal
+	}
+	return false
 }
 
 // selects reports whether pol's subject selects class c.
@@ -489,18 +549,24 @@ func (e *Engine) selects(pol *model.Policy, c *class) bool {
 
 // resolveSubjects computes the classes each policy applies to.
 func (e *Engine) resolveSubjects() {
-	e.subjects = make([][]int32, len(e.policies))
-	parallel(len(e.policies), func(i int) {
-		pol := e.policies[i]
-		var out []int32
-		e.podClassesIn(pol.Subject.Namespace, pol.Subject.NamespaceSelector, func(c *class) {
-			if e.selects(pol, c) {
-				out = append(out, c.id)
-			}
-		})
-		slices.Sort(out)
-		e.subjects[i] = out
+	e.subjects = make(map[*model.Policy][]int32, len(e.policies))
+	out := make([][]int32, len(e.policies))
+	parallel(len(e.policies), func(i int) { out[i] = e.subjectClasses(e.policies[i]) })
+	for i, pol := range e.policies {
+		e.subjects[pol] = out[i]
+	}
+}
+
+// subjectClasses returns the classes pol selects, ascending.
+func (e *Engine) subjectClasses(pol *model.Policy) []int32 {
+	var out []int32
+	e.podClassesIn(pol.Subject.Namespace, pol.Subject.NamespaceSelector, func(c *class) {
+		if e.selects(pol, c) {
+			out = append(out, c.id)
+		}
 	})
+	slices.Sort(out)
+	return out
 }
 
 // parallel runs f(0..n-1) on all CPUs.

@@ -12,6 +12,7 @@ import (
 // Baseline-tier rules. Classes with the same applicable policies share a
 // program.
 type program struct {
+	id    int // position in Engine.programs
 	dir   model.Direction
 	rules []progRule
 	// rules[:nAdmin] are Admin-tier, rules[nAdmin:nAdmin+nNP]
@@ -29,12 +30,15 @@ type program struct {
 	// matches, and members their peer groups; every other class is in peer
 	// group 0.
 	matched, members []int32
-	nPeerGroups      int
-	nLayouts         int
-	// byLayout: groups are (peer group, destination layout) pairs, indexed
-	// peerGroup*layouts+layout.
+	// used are the program's distinct peer ids, ascending; vecGroup maps
+	// the set of used peers matching a class to its peer group, built on
+	// first need by incremental updates.
+	used     []int32
+	vecGroup map[string]int32
+	// groups[peerGroup][layout]: with byLayout, one group per destination
+	// named-port layout; otherwise one.
 	byLayout bool
-	groups   []group
+	groups   [][]group
 	// unmatchedDenied: peer group 0 is denied whatever the layout, so only
 	// matched classes can be reached.
 	unmatchedDenied bool
@@ -205,47 +209,62 @@ func policyRefs(pols []*model.Policy) string {
 // sharing programs between classes, then partitions the peer classes of
 // every program.
 func (e *Engine) buildPrograms() {
-	perClass := make([][]int32, len(e.classes))
-	for pi, cs := range e.subjects {
-		for _, c := range cs {
-			perClass[c] = append(perClass[c], int32(pi))
+	e.classPols = make([][]*model.Policy, len(e.classes))
+	for _, pol := range e.policies {
+		for _, c := range e.subjects[pol] {
+			e.classPols[c] = append(e.classPols[c], pol)
 		}
 	}
-	byKey := map[string]*program{}
-	var kb strings.Builder
-	for d, dir := range model.Directions {
+	e.progByKey = map[string]*program{}
+	for d := range model.Directions {
 		e.prog[d] = make([]*program, len(e.classes))
-		for _, c := range e.classes {
-			if !c.subject() {
-				continue
+	}
+	var fresh []*program
+	for _, c := range e.classes {
+		for d := range model.Directions {
+			if p, isNew := e.programFor(c, d); isNew {
+				fresh = append(fresh, p)
 			}
-			kb.Reset()
-			kb.WriteString(dir.String())
-			var pols []*model.Policy
-			for _, pi := range perClass[c.id] {
-				if pol := e.policies[pi]; pol.Isolates(dir) {
-					pols = append(pols, pol)
-					kb.WriteByte(',')
-					kb.WriteString(itoa(int(pi)))
-				}
-			}
-			if dir == model.Ingress && hasNamedPorts(pols, dir) {
-				kb.WriteString("|" + c.layout)
-			}
-			key := kb.String()
-			p, ok := byKey[key]
-			if !ok {
-				p = e.newProgram(dir, pols)
-				if dir == model.Ingress {
-					p.layoutRep = c.rep
-				}
-				byKey[key] = p
-				e.programs = append(e.programs, p)
-			}
-			e.prog[d][c.id] = p
 		}
 	}
-	parallel(len(e.programs), func(i int) { e.partition(e.programs[i]) })
+	parallel(len(fresh), func(i int) { e.partition(fresh[i]) })
+}
+
+// programFor finds or creates the program of class c in direction d
+// (0 ingress, 1 egress) from its policies, records it, and reports whether
+// it is new (and so still needs partition).
+func (e *Engine) programFor(c *class, d int) (*program, bool) {
+	if !c.subject() {
+		e.prog[d][c.id] = nil
+		return nil, false
+	}
+	dir := model.Directions[d]
+	var kb strings.Builder
+	kb.WriteString(dir.String())
+	var pols []*model.Policy
+	for _, pol := range e.classPols[c.id] {
+		if pol.Isolates(dir) {
+			pols = append(pols, pol)
+			kb.WriteByte(',')
+			kb.WriteString(itoa(e.serial[pol]))
+		}
+	}
+	if dir == model.Ingress && hasNamedPorts(pols, dir) {
+		kb.WriteString("|" + c.layout)
+	}
+	key := kb.String()
+	p, ok := e.progByKey[key]
+	if !ok {
+		p = e.newProgram(dir, pols)
+		if dir == model.Ingress {
+			p.layoutRep = c.rep
+		}
+		p.id = len(e.programs)
+		e.progByKey[key] = p
+		e.programs = append(e.programs, p)
+	}
+	e.prog[d][c.id] = p
+	return p, !ok
 }
 
 func hasNamedPorts(pols []*model.Policy, dir model.Direction) bool {
@@ -317,33 +336,54 @@ func (e *Engine) partition(p *program) {
 		p.members[i] = ng
 	}
 	p.byLayout = p.named && p.dir == model.Egress
-	nLayouts := 1
-	if p.byLayout {
-		nLayouts = len(e.layoutRep)
-	}
-	p.nPeerGroups = len(reps)
-	p.nLayouts = nLayouts
-	p.groups = make([]group, len(reps)*nLayouts)
-	p.unmatchedDenied = true
+	p.used = used
+	p.vecGroup = nil
+	p.groups = make([][]group, len(reps))
 	for pg, rep := range reps {
-		for l := range nLayouts {
-			g := &p.groups[pg*nLayouts+l]
-			g.rep = rep
-			dst := p.layoutRep
-			if p.byLayout {
-				dst = e.layoutRep[l]
-			}
-			var tr Side
-			allowed, unknown := p.decide(model.AllConns(), e.classMatcher(p, rep), e.classPorts(p, dst), &tr)
-			g.verdict = e.verdicts.intern(allowed, unknown)
-			for _, s := range tr.Steps {
-				if s.Action == model.Allow && !s.Unknown {
-					g.allowBy = append(g.allowBy, s)
-				}
-			}
-			if pg == 0 && g.verdict != verdictNone {
-				p.unmatchedDenied = false
-			}
+		e.evalPeerGroup(p, int32(pg), rep)
+	}
+	p.updateUnmatched()
+}
+
+// evalPeerGroup evaluates peer group pg (represented by class rep, -1
+// for none) for every layout the program distinguishes.
+func (e *Engine) evalPeerGroup(p *program, pg, rep int32) {
+	n := 1
+	if p.byLayout {
+		n = len(e.layoutRep)
+	}
+	for len(p.groups[pg]) < n {
+		p.groups[pg] = append(p.groups[pg], e.evalGroup(p, rep, len(p.groups[pg])))
+	}
+}
+
+// evalGroup computes one group's verdict: peers as class rep matches
+// them, ports resolved on layout lid (egress programs that name ports) or
+// on the subject.
+func (e *Engine) evalGroup(p *program, rep int32, lid int) group {
+	g := group{rep: rep}
+	dst := p.layoutRep
+	if p.byLayout {
+		dst = e.layoutRep[lid]
+	}
+	var tr Side
+	allowed, unknown := p.decide(model.AllConns(), e.classMatcher(p, rep), e.classPorts(p, dst), &tr)
+	g.verdict = e.verdicts.intern(allowed, unknown)
+	for _, s := range tr.Steps {
+		if s.Action == model.Allow && !s.Unknown {
+			g.allowBy = append(g.allowBy, s)
+		}
+	}
+	return g
+}
+
+// updateUnmatched recomputes whether classes no peer matches are denied
+// whatever their layout.
+func (p *program) updateUnmatched() {
+	p.unmatchedDenied = true
+	for _, g := range p.groups[0] {
+		if g.verdict != verdictNone {
+			p.unmatchedDenied = false
 		}
 	}
 }
@@ -413,7 +453,7 @@ func (p *program) groupFor(c, lid int32) *group {
 		pg = p.members[i]
 	}
 	if p.byLayout {
-		return &p.groups[int(pg)*p.nLayouts+int(lid)]
+		return &p.groups[pg][lid]
 	}
-	return &p.groups[pg]
+	return &p.groups[pg][0]
 }

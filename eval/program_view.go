@@ -41,12 +41,7 @@ func (e *Engine) ProgramOf(ep *model.Endpoint, dir model.Direction) *Program {
 	if p == nil {
 		return nil
 	}
-	for id, q := range e.programs {
-		if q == p {
-			return &Program{e: e, p: p, ID: id}
-		}
-	}
-	return nil
+	return &Program{e: e, p: p, ID: p.id}
 }
 
 // Direction returns the program's direction.
