@@ -49,7 +49,7 @@ func BenchmarkTrackerApply(b *testing.B) {
 		changed.Rules = append([]model.Rule(nil), pol.Rules...)
 		changed.Rules[0].Ports = []model.PortSpec{{Protocol: model.UDP, Ports: model.SinglePort(53)}}
 		events := []struct {
-			name    string
+			name     string
 			do, undo eval.Change
 		}{
 			{"pod-add-existing-class", eval.Change{Op: eval.OpUpsert, Endpoint: same}, eval.Change{Op: eval.OpDelete, Endpoint: same}},
