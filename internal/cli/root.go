@@ -5,9 +5,13 @@ import (
 	"log/slog"
 
 	"github.com/bulkhead/bulkhead/internal/cli/analyze"
+	"github.com/bulkhead/bulkhead/internal/cli/blastradius"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
+	clidiff "github.com/bulkhead/bulkhead/internal/cli/diff"
 	"github.com/bulkhead/bulkhead/internal/cli/explain"
+	"github.com/bulkhead/bulkhead/internal/cli/exposure"
 	"github.com/bulkhead/bulkhead/internal/cli/matrix"
+	clitest "github.com/bulkhead/bulkhead/internal/cli/test"
 	"github.com/spf13/cobra"
 )
 
@@ -36,6 +40,10 @@ exact semantics of NetworkPolicy and the cluster-wide policy tiers
 		analyze.NewCommand(streams, log),
 		explain.NewCommand(streams, log),
 		matrix.NewCommand(streams, log),
+		clidiff.NewCommand(streams, log),
+		clitest.NewCommand(streams, log),
+		exposure.NewCommand(streams, log),
+		blastradius.NewCommand(streams, log),
 	)
 	wrapArgs(root)
 	return root
