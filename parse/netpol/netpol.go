@@ -5,12 +5,14 @@ import (
 	"strings"
 
 	"github.com/bulkhead/bulkhead/model"
+	"go4.org/netipx"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	netutils "k8s.io/utils/net"
 )
 
 // Kind and APIVersion name the object kind this package converts.
@@ -114,7 +116,7 @@ func problems(src model.Source, errs field.ErrorList) []model.Problem {
 func (c *converter) meta(m *metav1.ObjectMeta) {
 	path := field.NewPath("metadata")
 	if m.Name == "" {
-		c.errs = append(c.errs, field.Required(path.Child("name"), "name is required"))
+		c.errs = append(c.errs, field.Required(path.Child("name"), "name or generateName is required"))
 	} else {
 		for _, msg := range utilvalidation.IsDNS1123Subdomain(m.Name) {
 			c.errs = append(c.errs, field.Invalid(path.Child("name"), m.Name, msg))
@@ -302,8 +304,11 @@ func (c *converter) ipBlock(b *networkingv1.IPBlock, path *field.Path) model.IPS
 	}
 	nerr := len(c.errs)
 	c.errs = append(c.errs, utilvalidation.IsValidCIDRForLegacyField(cidrPath, b.CIDR, true, nil)...)
-	cidr, err := netip.ParsePrefix(b.CIDR)
-	if err != nil {
+	// Like the API server, go on checking the excepts of a cidr that only
+	// the lax parser reads (leading zeros): the policy is invalid either
+	// way, but every problem is reported.
+	cidr, ok := laxPrefix(b.CIDR)
+	if !ok {
 		if len(c.errs) == nerr {
 			c.errs = append(c.errs, field.Invalid(cidrPath, b.CIDR, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"))
 		}
@@ -314,20 +319,36 @@ func (c *converter) ipBlock(b *networkingv1.IPBlock, path *field.Path) model.IPS
 		exPath := path.Child("except").Index(i)
 		nerr := len(c.errs)
 		c.errs = append(c.errs, utilvalidation.IsValidCIDRForLegacyField(exPath, s, true, nil)...)
-		ex, err := netip.ParsePrefix(s)
-		if err != nil {
+		ex, ok := laxPrefix(s)
+		if !ok {
 			if len(c.errs) == nerr {
 				c.errs = append(c.errs, field.Invalid(exPath, s, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"))
 			}
 			continue
 		}
-		if !cidr.Masked().Contains(ex.Masked().Addr()) || ex.Bits() <= cidr.Bits() {
+		if !cidr.Contains(ex.Addr()) || ex.Bits() <= cidr.Bits() {
 			c.errs = append(c.errs, field.Invalid(exPath, s, "must be a strict subset of `cidr`"))
 			continue
 		}
 		excepts = append(excepts, ex)
 	}
 	return model.IPBlock(cidr, excepts...)
+}
+
+// laxPrefix parses a CIDR as the API server's lax parser does before its
+// strict checks (IPv4 octets with leading zeros, bits beyond the prefix
+// length), and returns it masked. Valid policies only hold CIDRs that
+// net/netip parses as they are.
+func laxPrefix(s string) (netip.Prefix, bool) {
+	_, ipnet, err := netutils.ParseCIDRSloppy(s)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	p, ok := netipx.FromStdIPNet(ipnet)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	return p.Masked(), true
 }
 
 // policyTypes validates spec.policyTypes and returns the directions the
