@@ -149,6 +149,20 @@ func Compute(e *eval.Engine) *Report {
 		for i, p := range one.Snapshot().Policies {
 			orig[p] = e.Snapshot().Policies[i]
 		}
+		// Without the other direction's CIDRs the outside world splits into
+		// coarser ranges; report the original engine's ranges, each of
+		// which lies inside exactly one coarse range.
+		ext := map[*model.Endpoint][]*model.Endpoint{}
+		for _, f := range one.Endpoints() {
+			if f.Kind != model.EndpointExternal {
+				continue
+			}
+			for _, o := range e.Endpoints() {
+				if o.Kind == model.EndpointExternal && o.External.Overlaps(f.External) {
+					ext[f] = append(ext[f], o)
+				}
+			}
+		}
 		acc := map[*model.Endpoint]*accum{}
 		one.Connectivity().Each(func(c eval.Conn) bool {
 			subject, peer := c.Dst, c.Src
@@ -166,7 +180,9 @@ func Compute(e *eval.Engine) *Report {
 			wide := false
 			switch peer.Kind {
 			case model.EndpointExternal:
-				a.internet = append(a.internet, Peer{peer, c.Allowed})
+				for _, o := range ext[peer] {
+					a.internet = append(a.internet, Peer{o, c.Allowed})
+				}
 				wide = true
 			case model.EndpointNode:
 				a.nodes = append(a.nodes, Peer{peer, c.Allowed})

@@ -151,7 +151,7 @@ func writeText(w io.Writer, eps []*Exposure, st table.Style) error {
 				continue
 			}
 			if first {
-				bw.WriteString("\nRules that open endpoints to the internet or to every namespace:\n")
+				bw.WriteString("\nRules that open them beyond their namespace (for internet and all-namespace exposure):\n")
 				first = false
 			}
 			fmt.Fprintf(bw, "  %s %s: %s\n", x.Endpoint.ID(), s.Direction, ruleRefs(s.Rules))

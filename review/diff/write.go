@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 
 	"github.com/bulkhead/bulkhead/eval"
@@ -169,6 +170,15 @@ func namespaceLine(n *NamespaceChange) string {
 	return s
 }
 
+// kindCounts formats "1 added, 0 removed, 2 changed".
+func kindCounts(kinds iter.Seq[eval.ChangeKind]) string {
+	n := map[eval.ChangeKind]int{}
+	for k := range kinds {
+		n[k]++
+	}
+	return fmt.Sprintf("%d added, %d removed, %d changed", n[eval.Added], n[eval.Removed], n[eval.Changed])
+}
+
 func summaryLine(k Counts) string {
 	return fmt.Sprintf("%d connections added, %d removed, %d changed", k.Added, k.Removed, k.Changed)
 }
@@ -182,13 +192,25 @@ func writeText(w io.Writer, r *Report, o WriteOptions) error {
 		bw.WriteString("  " + policyLine(p) + "\n")
 	}
 	if len(r.Namespaces) > 0 {
-		fmt.Fprintf(bw, "Namespaces: %d changed\n", len(r.Namespaces))
+		fmt.Fprintf(bw, "Namespaces: %s\n", kindCounts(func(yield func(eval.ChangeKind) bool) {
+			for _, n := range r.Namespaces {
+				if !yield(n.Kind) {
+					return
+				}
+			}
+		}))
 		for _, n := range r.Namespaces {
 			bw.WriteString("  " + namespaceLine(n) + "\n")
 		}
 	}
 	if len(r.Endpoints) > 0 {
-		fmt.Fprintf(bw, "Endpoints: %d changed\n", len(r.Endpoints))
+		fmt.Fprintf(bw, "Endpoints: %s\n", kindCounts(func(yield func(eval.ChangeKind) bool) {
+			for _, e := range r.Endpoints {
+				if !yield(e.Kind) {
+					return
+				}
+			}
+		}))
 		for _, e := range r.Endpoints {
 			bw.WriteString("  " + endpointLine(e) + "\n")
 		}
