@@ -259,26 +259,27 @@ func peerKey(p *model.Peer) string {
 // selectors to the addresses of the nodes they select.
 func (e *Engine) collectPeers() {
 	for _, pol := range e.policies {
-		for ri := range pol.Rules {
-			for pi := range pol.Rules[ri].Peers {
-				p := &pol.Rules[ri].Peers[pi]
-				k := peerKey(p)
-				if _, ok := e.peerByID[k]; ok {
-					continue
-				}
-				info := &peerInfo{peer: *p, set: -1}
-				if p.Kind == model.PeerNodes {
-					var ips []netip.Addr
-					for _, n := range e.snap.Nodes {
-						if p.NodeSelector.Matches(n.Labels) {
-							ips = append(ips, n.IPs...)
-						}
-					}
-					info.peer.IPs = model.IPsOf(ips)
-				}
-				e.peerByID[k] = int32(len(e.peers))
-				e.peers = append(e.peers, info)
+		e.eachNewPeer(pol, func(*peerInfo) {})
+	}
+}
+
+// eachNewPeer interns pol's peers that are not interned yet and calls f
+// on each new one.
+func (e *Engine) eachNewPeer(pol *model.Policy, f func(*peerInfo)) {
+	for ri := range pol.Rules {
+		for pi := range pol.Rules[ri].Peers {
+			p := &pol.Rules[ri].Peers[pi]
+			k := peerKey(p)
+			if _, ok := e.peerByID[k]; ok {
+				continue
 			}
+			info := &peerInfo{peer: *p, set: -1}
+			if p.Kind == model.PeerNodes {
+				info.peer.IPs = e.nodeIPs(p.NodeSelector)
+			}
+			e.peerByID[k] = int32(len(e.peers))
+			e.peers = append(e.peers, info)
+			f(info)
 		}
 	}
 }

@@ -499,26 +499,13 @@ func diffRows(a, b []classPair, f func(dc, v0, v1 int32)) {
 
 // internPeers adds pol's peers that are new and resolves them.
 func (e *Engine) internPeers(pol *model.Policy) {
-	for ri := range pol.Rules {
-		for pi := range pol.Rules[ri].Peers {
-			p := &pol.Rules[ri].Peers[pi]
-			k := peerKey(p)
-			if _, ok := e.peerByID[k]; ok {
-				continue
-			}
-			info := &peerInfo{peer: *p, set: -1}
-			if p.Kind == model.PeerNodes {
-				info.peer.IPs = e.nodeIPs(p.NodeSelector)
-			}
-			switch p.Kind {
-			case model.PeerIPBlock, model.PeerNetworks, model.PeerNodes:
-				info.set = e.setByKey[info.peer.IPs.String()]
-			}
-			e.resolvePeer(info)
-			e.peerByID[k] = int32(len(e.peers))
-			e.peers = append(e.peers, info)
+	e.eachNewPeer(pol, func(info *peerInfo) {
+		switch info.peer.Kind {
+		case model.PeerIPBlock, model.PeerNetworks, model.PeerNodes:
+			info.set = e.setByKey[info.peer.IPs.String()]
 		}
-	}
+		e.resolvePeer(info)
+	})
 }
 
 // ipSetKeys lists the address sets of pol's IP-based peers, once per
