@@ -1,8 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -10,20 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulkhead/bulkhead/internal/cli"
+	"github.com/bulkhead/bulkhead/internal/cli/clitest"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
 	"github.com/bulkhead/bulkhead/internal/testutil"
 )
 
-// run runs a command line in-process and returns stdout, stderr and the
-// exit code Main would return.
 func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := cmdutil.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}
-	err := cli.Run(context.Background(), args, streams)
-	code := cmdutil.ExitCode(err, &errOut)
-	return out.String(), errOut.String(), code
+	return clitest.Run(t, stdin, args...)
 }
 
 const shop = "../../examples/shop"
