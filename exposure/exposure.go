@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/model"
@@ -142,76 +143,98 @@ func Compute(e *eval.Engine) *Report {
 	for _, n := range r.Namespaces {
 		total += n
 	}
+	index := make(map[*model.Endpoint]int32, len(e.Endpoints()))
+	for i, ep := range e.Endpoints() {
+		index[ep] = int32(i)
+	}
+	// The two directions are independent: compute them side by side.
+	var wg sync.WaitGroup
 	for _, dir := range model.Directions {
-		one := eval.New(oneDirection(e.Snapshot(), dir), e.Options())
-		// One-direction engines hold copies of the policies; map them back.
-		orig := map[*model.Policy]*model.Policy{}
-		for i, p := range one.Snapshot().Policies {
-			orig[p] = e.Snapshot().Policies[i]
+		wg.Go(func() { computeSide(e, dir, index, byEP, r.Namespaces, total) })
+	}
+	wg.Wait()
+	return r
+}
+
+// computeSide fills in direction dir of every exposure.
+func computeSide(e *eval.Engine, dir model.Direction, index map[*model.Endpoint]int32, byEP map[*model.Endpoint]*Exposure, perNS map[string]int, total int) {
+	one := eval.New(oneDirection(e.Snapshot(), dir), e.Options())
+	// One-direction engines hold copies of the policies; map them back.
+	orig := map[*model.Policy]*model.Policy{}
+	for i, p := range one.Snapshot().Policies {
+		orig[p] = e.Snapshot().Policies[i]
+	}
+	// Without the other direction's CIDRs the outside world splits into
+	// coarser ranges; report the original engine's ranges, each of which
+	// lies inside exactly one coarse range.
+	ext := map[*model.Endpoint][]*model.Endpoint{}
+	for _, f := range one.Endpoints() {
+		if f.Kind != model.EndpointExternal {
+			continue
 		}
-		// Without the other direction's CIDRs the outside world splits into
-		// coarser ranges; report the original engine's ranges, each of
-		// which lies inside exactly one coarse range.
-		ext := map[*model.Endpoint][]*model.Endpoint{}
-		for _, f := range one.Endpoints() {
-			if f.Kind != model.EndpointExternal {
-				continue
-			}
-			for _, o := range e.Endpoints() {
-				if o.Kind == model.EndpointExternal && o.External.Overlaps(f.External) {
-					ext[f] = append(ext[f], o)
-				}
+		for _, o := range e.Endpoints() {
+			if o.Kind == model.EndpointExternal && o.External.Overlaps(f.External) {
+				ext[f] = append(ext[f], o)
 			}
 		}
-		acc := map[*model.Endpoint]*accum{}
-		one.Connectivity().Each(func(c eval.Conn) bool {
-			subject, peer := c.Dst, c.Src
-			if dir == model.Egress {
-				subject, peer = c.Src, c.Dst
+	}
+	acc := make([]*accum, len(e.Endpoints()))
+	one.Connectivity().Each(func(c eval.Conn) bool {
+		subject, peer := c.Dst, c.Src
+		if dir == model.Egress {
+			subject, peer = c.Src, c.Dst
+		}
+		if !subject.IsPodLike() || c.Allowed.IsEmpty() {
+			return true
+		}
+		si := index[subject]
+		a := acc[si]
+		if a == nil {
+			a = &accum{ns: map[string]*NamespacePeers{}, rules: map[ruleKey]eval.Step{}, seenSteps: map[*eval.Step]bool{}}
+			acc[si] = a
+		}
+		wide := false
+		switch peer.Kind {
+		case model.EndpointExternal:
+			for _, o := range ext[peer] {
+				a.internet = append(a.internet, Peer{o, c.Allowed})
 			}
-			if !subject.IsPodLike() || c.Allowed.IsEmpty() {
-				return true
-			}
-			a := acc[subject]
-			if a == nil {
-				a = &accum{ns: map[string]*NamespacePeers{}, rules: map[ruleKey]eval.Step{}}
-				acc[subject] = a
-			}
-			wide := false
-			switch peer.Kind {
-			case model.EndpointExternal:
-				for _, o := range ext[peer] {
-					a.internet = append(a.internet, Peer{o, c.Allowed})
-				}
-				wide = true
-			case model.EndpointNode:
+			wide = true
+		case model.EndpointNode:
+			a.nodes = append(a.nodes, Peer{peer, c.Allowed})
+		default:
+			if peer.HostNetwork {
 				a.nodes = append(a.nodes, Peer{peer, c.Allowed})
-			default:
-				if peer.HostNetwork {
-					a.nodes = append(a.nodes, Peer{peer, c.Allowed})
-					break
-				}
-				n := a.ns[peer.Namespace]
+				break
+			}
+			n := a.last
+			if n == nil || n.Namespace != peer.Namespace {
+				n = a.ns[peer.Namespace]
 				if n == nil {
 					n = &NamespacePeers{Namespace: peer.Namespace}
 					a.ns[peer.Namespace] = n
 				}
-				n.Peers++
-				n.Conns = union(n.Conns, c.Allowed)
-				if a.pods == 0 {
-					a.podConns = c.Allowed
-				} else if !a.podConns.Equal(c.Allowed) {
-					a.podConns = a.podConns.Intersect(c.Allowed)
-				}
-				a.pods++
-				wide = peer.Namespace != subject.Namespace
+				a.last = n
 			}
-			if wide {
-				eg, in := one.AllowedBy(c.Src, c.Dst)
-				steps := in
-				if dir == model.Egress {
-					steps = eg
-				}
+			n.Peers++
+			n.Conns = union(n.Conns, c.Allowed)
+			if a.pods == 0 {
+				a.podConns = c.Allowed
+			} else if !a.podConns.Equal(c.Allowed) {
+				a.podConns = a.podConns.Intersect(c.Allowed)
+			}
+			a.pods++
+			wide = peer.Namespace != subject.Namespace
+		}
+		if wide {
+			eg, in := one.AllowedBy(c.Src, c.Dst)
+			steps := in
+			if dir == model.Egress {
+				steps = eg
+			}
+			// Pairs of one peer group share their steps: skip those seen.
+			if len(steps) > 0 && !a.seenSteps[&steps[0]] {
+				a.seenSteps[&steps[0]] = true
 				for _, st := range steps {
 					if st.Policy == nil {
 						continue
@@ -223,18 +246,21 @@ func Compute(e *eval.Engine) *Report {
 					}
 				}
 			}
-			return true
-		})
-		for ep, a := range acc {
-			x := byEP[ep]
-			s := &x.Ingress
-			if dir == model.Egress {
-				s = &x.Egress
-			}
-			a.fill(s, ep, r.Namespaces, total)
 		}
+		return true
+	})
+	for i, a := range acc {
+		if a == nil {
+			continue
+		}
+		ep := e.Endpoints()[i]
+		x := byEP[ep]
+		s := &x.Ingress
+		if dir == model.Egress {
+			s = &x.Egress
+		}
+		a.fill(s, ep, perNS, total)
 	}
-	return r
 }
 
 type ruleKey struct {
@@ -249,6 +275,8 @@ type accum struct {
 	pods            int
 	podConns        model.ConnSet // what every pod peer so far is allowed
 	rules           map[ruleKey]eval.Step
+	seenSteps       map[*eval.Step]bool
+	last            *NamespacePeers // the namespace of the previous peer
 }
 
 func (a *accum) fill(s *Side, ep *model.Endpoint, perNS map[string]int, total int) {

@@ -35,7 +35,21 @@ func attribute(r *Report, old, new *eval.Engine) {
 			if ep == nil {
 				ep = eps[0]
 			}
-			if ep == nil || ep.Kind == model.EndpointExternal {
+			if ep == nil {
+				continue
+			}
+			if ep.Kind == model.EndpointExternal {
+				// Addresses that were (or became) a pod's or node's on the
+				// other side: the endpoint change that moved them.
+				if eps[0] == nil || eps[1] == nil {
+					for _, ec := range r.Endpoints {
+						if ec.Kind != eval.Changed || !slices.Equal(ec.Old.IPs, ec.New.IPs) {
+							if ipsOverlap(ec, ep.External) && !slices.ContainsFunc(out, func(x Cause) bool { return x.Endpoint == ec }) {
+								out = append(out, Cause{Endpoint: ec})
+							}
+						}
+					}
+				}
 				continue
 			}
 			if ec := epOf[ep.ID()]; ec != nil {
@@ -111,4 +125,20 @@ func policyCauses(c *ConnChange, old, new *eval.Engine, polOf map[*model.Policy]
 		}
 	}
 	return out
+}
+
+// ipsOverlap reports whether an endpoint change's addresses, before or
+// after, fall in set.
+func ipsOverlap(ec *EndpointChange, set model.IPSet) bool {
+	for _, ep := range []*model.Endpoint{ec.Old, ec.New} {
+		if ep == nil {
+			continue
+		}
+		for _, ip := range ep.IPs {
+			if set.Contains(ip) {
+				return true
+			}
+		}
+	}
+	return false
 }
