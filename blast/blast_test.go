@@ -211,7 +211,9 @@ var benchSizes = []synth.Config{
 	{Pods: 10000, Policies: 2000},
 }
 
-func sizeName(cfg synth.Config) string { return fmt.Sprintf("pods=%d/policies=%d", cfg.Pods, cfg.Policies) }
+func sizeName(cfg synth.Config) string {
+	return fmt.Sprintf("pods=%d/policies=%d", cfg.Pods, cfg.Policies)
+}
 
 // BenchmarkFrom measures the blast radius of one workload from a built
 // engine: the connectivity, the graph, one breadth-first search with
