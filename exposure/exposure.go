@@ -2,8 +2,11 @@ package exposure
 
 import (
 	"cmp"
+	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/bulkhead/bulkhead/eval"
@@ -178,63 +181,99 @@ func computeSide(e *eval.Engine, dir model.Direction, index map[*model.Endpoint]
 			}
 		}
 	}
-	acc := make([]*accum, len(e.Endpoints()))
-	one.Connectivity().Each(func(c eval.Conn) bool {
-		subject, peer := c.Dst, c.Src
-		if dir == model.Egress {
-			subject, peer = c.Src, c.Dst
+	// Endpoints that no policy can tell apart get the same verdict from
+	// every side: evaluate one pair per (subject group, peer group) instead
+	// of every endpoint pair. Subjects group by program (the rules that
+	// apply to them) and namespace; peers by everything policies match on.
+	peers := peerGroups(one)
+	type subjectKey struct {
+		prog int
+		ns   string
+		solo *model.Endpoint // subjects policies do not apply to
+	}
+	subjects := map[subjectKey][]*model.Endpoint{}
+	var order []subjectKey
+	for _, ep := range one.Endpoints() {
+		if !ep.IsPodLike() {
+			continue
 		}
-		if !subject.IsPodLike() || c.Allowed.IsEmpty() {
-			return true
+		k := subjectKey{prog: -1, ns: ep.Namespace}
+		if p := one.ProgramOf(ep, dir); p != nil {
+			k.prog = p.ID
+		} else {
+			k.solo = ep
 		}
-		si := index[subject]
-		a := acc[si]
-		if a == nil {
-			a = &accum{ns: map[string]*NamespacePeers{}, rules: map[ruleKey]eval.Step{}, seenSteps: map[*eval.Step]bool{}}
-			acc[si] = a
+		if _, ok := subjects[k]; !ok {
+			order = append(order, k)
 		}
-		wide := false
-		switch peer.Kind {
-		case model.EndpointExternal:
-			for _, o := range ext[peer] {
-				a.internet = append(a.internet, Peer{o, c.Allowed})
-			}
-			wide = true
-		case model.EndpointNode:
-			a.nodes = append(a.nodes, Peer{peer, c.Allowed})
-		default:
-			if peer.HostNetwork {
-				a.nodes = append(a.nodes, Peer{peer, c.Allowed})
-				break
-			}
-			n := a.last
-			if n == nil || n.Namespace != peer.Namespace {
-				n = a.ns[peer.Namespace]
-				if n == nil {
-					n = &NamespacePeers{Namespace: peer.Namespace}
-					a.ns[peer.Namespace] = n
+		subjects[k] = append(subjects[k], ep)
+	}
+	groupOf := map[*model.Endpoint]int{}
+	for gi, g := range peers {
+		for _, m := range g {
+			groupOf[m] = gi
+		}
+	}
+	for _, k := range order {
+		members := subjects[k]
+		s := members[0]
+		a := &accum{ns: map[string]*NamespacePeers{}, rules: map[ruleKey]eval.Step{}}
+		allowedFrom := make([]model.ConnSet, len(peers))
+		for gi, g := range peers {
+			p := g[0]
+			if p == s {
+				if len(g) == 1 {
+					continue
 				}
-				a.last = n
+				p = g[1]
 			}
-			n.Peers++
-			n.Conns = union(n.Conns, c.Allowed)
-			if a.pods == 0 {
-				a.podConns = c.Allowed
-			} else if !a.podConns.Equal(c.Allowed) {
-				a.podConns = a.podConns.Intersect(c.Allowed)
+			var allowed model.ConnSet
+			if dir == model.Ingress {
+				allowed, _ = one.Allowed(p, s)
+			} else {
+				allowed, _ = one.Allowed(s, p)
 			}
-			a.pods++
-			wide = peer.Namespace != subject.Namespace
-		}
-		if wide {
-			eg, in := one.AllowedBy(c.Src, c.Dst)
-			steps := in
-			if dir == model.Egress {
-				steps = eg
+			if allowed.IsEmpty() {
+				continue
 			}
-			// Pairs of one peer group share their steps: skip those seen.
-			if len(steps) > 0 && !a.seenSteps[&steps[0]] {
-				a.seenSteps[&steps[0]] = true
+			allowedFrom[gi] = allowed
+			wide := false
+			switch {
+			case p.Kind == model.EndpointExternal:
+				for _, o := range ext[p] {
+					a.internet = append(a.internet, Peer{o, allowed})
+				}
+				wide = true
+			case p.Kind == model.EndpointNode || p.HostNetwork:
+				for _, m := range g {
+					a.nodes = append(a.nodes, Peer{m, allowed})
+				}
+			default:
+				n := a.ns[p.Namespace]
+				if n == nil {
+					n = &NamespacePeers{Namespace: p.Namespace}
+					a.ns[p.Namespace] = n
+				}
+				n.Peers += len(g)
+				n.Conns = union(n.Conns, allowed)
+				if a.pods == 0 {
+					a.podConns = allowed
+				} else if !a.podConns.Equal(allowed) {
+					a.podConns = a.podConns.Intersect(allowed)
+				}
+				a.pods += len(g)
+				wide = p.Namespace != s.Namespace
+			}
+			if wide {
+				src, dst := p, s
+				if dir == model.Egress {
+					src, dst = s, p
+				}
+				eg, in := one.AllowedBy(src, dst)
+				steps := in
+				if dir == model.Egress {
+					steps = eg
+				}
 				for _, st := range steps {
 					if st.Policy == nil {
 						continue
@@ -247,20 +286,163 @@ func computeSide(e *eval.Engine, dir model.Direction, index map[*model.Endpoint]
 				}
 			}
 		}
-		return true
-	})
-	for i, a := range acc {
-		if a == nil {
-			continue
+		for _, x := range members {
+			b := a.forSubject(x, groupOf[x], allowedFrom, peers, total)
+			ex := byEP[x]
+			side := &ex.Ingress
+			if dir == model.Egress {
+				side = &ex.Egress
+			}
+			b.fill(side, x, perNS, total)
 		}
-		ep := e.Endpoints()[i]
-		x := byEP[ep]
-		s := &x.Ingress
-		if dir == model.Egress {
-			s = &x.Egress
-		}
-		a.fill(s, ep, perNS, total)
 	}
+}
+
+// forSubject returns the group's peers as subject x sees them: without
+// x itself, which its own peer group (own) counted if it was allowed.
+func (a *accum) forSubject(x *model.Endpoint, own int, allowed []model.ConnSet, groups [][]*model.Endpoint, total int) *accum {
+	b := *a
+	b.ns = make(map[string]*NamespacePeers, len(a.ns))
+	for k, v := range a.ns {
+		c := *v
+		b.ns[k] = &c
+	}
+	if allowed[own].IsEmpty() {
+		return &b
+	}
+	if x.HostNetwork {
+		b.nodes = slices.DeleteFunc(slices.Clone(a.nodes), func(p Peer) bool { return p.Endpoint == x })
+		return &b
+	}
+	n := b.ns[x.Namespace]
+	n.Peers--
+	b.pods--
+	if n.Peers == 0 {
+		delete(b.ns, x.Namespace)
+	}
+	if len(groups[own]) > 1 {
+		return &b // the rest of its group still contributes the same
+	}
+	// x alone made up its group: what the others are allowed may be less
+	// (namespace union) or more (intersection over every pod).
+	if n.Peers > 0 {
+		n.Conns = model.ConnSet{}
+		for gi, g := range groups {
+			if gi != own && g[0].IsPodLike() && !g[0].HostNetwork && g[0].Namespace == x.Namespace {
+				n.Conns = union(n.Conns, allowed[gi])
+			}
+		}
+	}
+	if b.pods == total-1 {
+		first := true
+		for gi, g := range groups {
+			if gi == own || !g[0].IsPodLike() || g[0].HostNetwork || allowed[gi].IsEmpty() {
+				continue
+			}
+			if first {
+				b.podConns, first = allowed[gi], false
+			} else {
+				b.podConns = b.podConns.Intersect(allowed[gi])
+			}
+		}
+	}
+	return &b
+}
+
+// peerGroups partitions the endpoints of e into groups that every policy
+// treats alike as peers: same kind, namespace, labels, named ports,
+// host network and, for their addresses, the same membership in every
+// CIDR and node address set the policies name. That is the engine's own
+// notion of a class (see package eval), which the tests check.
+func peerGroups(e *eval.Engine) [][]*model.Endpoint {
+	var sets []model.IPSet
+	seen := map[string]bool{}
+	for _, pol := range e.Policies() {
+		for _, r := range pol.Rules {
+			for _, p := range r.Peers {
+				var s model.IPSet
+				switch p.Kind {
+				case model.PeerIPBlock, model.PeerNetworks:
+					s = p.IPs
+				case model.PeerNodes:
+					var ips []netip.Addr
+					for _, n := range e.Snapshot().Nodes {
+						if p.NodeSelector.Matches(n.Labels) {
+							ips = append(ips, n.IPs...)
+						}
+					}
+					s = model.IPsOf(ips)
+				default:
+					continue
+				}
+				if k := s.String(); !seen[k] {
+					seen[k] = true
+					sets = append(sets, s)
+				}
+			}
+		}
+	}
+	byKey := map[string]int{}
+	var groups [][]*model.Endpoint
+	var kb strings.Builder
+	for _, ep := range e.Endpoints() {
+		kb.Reset()
+		if !ep.IsPodLike() {
+			kb.WriteString("\x00" + ep.ID())
+		} else {
+			kb.WriteString(ep.Namespace + "\x00" + labelsKey(ep.Labels) + "\x00" + portsKey(ep.Ports))
+			if ep.HostNetwork {
+				kb.WriteString("\x00host")
+			}
+			var regions []string
+			for _, ip := range ep.IPs {
+				var r strings.Builder
+				for _, s := range sets {
+					if s.Contains(ip) {
+						r.WriteByte('1')
+					} else {
+						r.WriteByte('0')
+					}
+				}
+				regions = append(regions, r.String())
+			}
+			slices.Sort(regions)
+			kb.WriteString("\x00" + strings.Join(slices.Compact(regions), ","))
+		}
+		k := kb.String()
+		gi, ok := byKey[k]
+		if !ok {
+			gi = len(groups)
+			byKey[k] = gi
+			groups = append(groups, nil)
+		}
+		groups[gi] = append(groups[gi], ep)
+	}
+	return groups
+}
+
+func labelsKey(ls map[string]string) string {
+	keys := make([]string, 0, len(ls))
+	for k := range ls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "=" + ls[k] + "\x00")
+	}
+	return b.String()
+}
+
+func portsKey(ps []model.ContainerPort) string {
+	var parts []string
+	for _, p := range ps {
+		if p.Name != "" {
+			parts = append(parts, fmt.Sprintf("%s/%s/%d", p.Name, p.Protocol, p.Port))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
 }
 
 type ruleKey struct {
@@ -275,8 +457,6 @@ type accum struct {
 	pods            int
 	podConns        model.ConnSet // what every pod peer so far is allowed
 	rules           map[ruleKey]eval.Step
-	seenSteps       map[*eval.Step]bool
-	last            *NamespacePeers // the namespace of the previous peer
 }
 
 func (a *accum) fill(s *Side, ep *model.Endpoint, perNS map[string]int, total int) {
