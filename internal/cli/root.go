@@ -10,6 +10,7 @@ import (
 	clidiff "github.com/bulkhead/bulkhead/internal/cli/diff"
 	"github.com/bulkhead/bulkhead/internal/cli/explain"
 	"github.com/bulkhead/bulkhead/internal/cli/exposure"
+	clilint "github.com/bulkhead/bulkhead/internal/cli/lint"
 	"github.com/bulkhead/bulkhead/internal/cli/matrix"
 	clitest "github.com/bulkhead/bulkhead/internal/cli/test"
 	"github.com/spf13/cobra"
@@ -44,6 +45,7 @@ exact semantics of NetworkPolicy and the cluster-wide policy tiers
 		clitest.NewCommand(streams, log),
 		exposure.NewCommand(streams, log),
 		blastradius.NewCommand(streams, log),
+		clilint.NewCommand(streams, log),
 	)
 	wrapArgs(root)
 	return root
