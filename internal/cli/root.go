@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/bulkhead/bulkhead/internal/cli/analyze"
+	cliaudit "github.com/bulkhead/bulkhead/internal/cli/audit"
 	"github.com/bulkhead/bulkhead/internal/cli/blastradius"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
 	clidiff "github.com/bulkhead/bulkhead/internal/cli/diff"
@@ -46,6 +47,7 @@ exact semantics of NetworkPolicy and the cluster-wide policy tiers
 		exposure.NewCommand(streams, log),
 		blastradius.NewCommand(streams, log),
 		clilint.NewCommand(streams, log),
+		cliaudit.NewCommand(streams, log),
 	)
 	wrapArgs(root)
 	return root
