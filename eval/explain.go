@@ -267,3 +267,69 @@ func (e *Engine) PoliciesFor(ep *model.Endpoint, dir model.Direction) []*model.P
 	}
 	return out
 }
+
+// SideAllowed returns what one side of a connection allows: for Ingress,
+// what subject's ingress admits from peer; for Egress, what subject's
+// egress lets it open to peer. The other side is not consulted. An
+// endpoint policies do not apply to allows everything.
+func (e *Engine) SideAllowed(subject, peer *model.Endpoint, dir model.Direction) (allowed, unknown model.ConnSet) {
+	g := e.sideGroup(subject, peer, dir)
+	if g == nil {
+		return model.AllConns(), model.ConnSet{}
+	}
+	v := e.verdicts.get(g.verdict)
+	return v.allowed, v.unknown
+}
+
+// SideAllowedBy returns the steps that allow connections on one side, as
+// SideAllowed computes them.
+func (e *Engine) SideAllowedBy(subject, peer *model.Endpoint, dir model.Direction) []Step {
+	g := e.sideGroup(subject, peer, dir)
+	if g == nil {
+		return nil
+	}
+	return slices.Clip(g.allowBy)
+}
+
+func (e *Engine) sideGroup(subject, peer *model.Endpoint, dir model.Direction) *group {
+	si, ok1 := e.index[subject]
+	pi, ok2 := e.index[peer]
+	if !ok1 || !ok2 {
+		return nil
+	}
+	d := 0
+	if dir == model.Egress {
+		d = 1
+	}
+	p := e.prog[d][e.epClass[si]]
+	if p == nil {
+		return nil
+	}
+	pc := e.epClass[pi]
+	return p.groupFor(pc, e.classes[pc].lid)
+}
+
+// SidePeers returns the peers subject's side in direction dir might
+// allow: with all false, only the returned endpoints (those some rule of
+// its program matches); with all true, possibly any endpoint. It lets
+// callers that look at one side skip peers that are denied anyway.
+func (e *Engine) SidePeers(subject *model.Endpoint, dir model.Direction) (peers []*model.Endpoint, all bool) {
+	si, ok := e.index[subject]
+	if !ok {
+		return nil, true
+	}
+	d := 0
+	if dir == model.Egress {
+		d = 1
+	}
+	p := e.prog[d][e.epClass[si]]
+	if p == nil || !p.unmatchedDenied {
+		return nil, true
+	}
+	for _, c := range p.matched {
+		for _, m := range e.classes[c].members {
+			peers = append(peers, e.endpoints[m])
+		}
+	}
+	return peers, false
+}

@@ -161,24 +161,13 @@ func Compute(e *eval.Engine) *Report {
 
 // computeSide fills in direction dir of every exposure.
 func computeSide(e *eval.Engine, dir model.Direction, index map[*model.Endpoint]int32, byEP map[*model.Endpoint]*Exposure, perNS map[string]int, total int) {
-	one := eval.New(oneDirection(e.Snapshot(), dir), e.Options())
-	// One-direction engines hold copies of the policies; map them back.
-	orig := map[*model.Policy]*model.Policy{}
-	for i, p := range one.Snapshot().Policies {
-		orig[p] = e.Snapshot().Policies[i]
-	}
-	// Without the other direction's CIDRs the outside world splits into
-	// coarser ranges; report the original engine's ranges, each of which
-	// lies inside exactly one coarse range.
+	// Side verdicts come straight from the engine's classes: one lookup
+	// per (subject, peer group), never the other direction.
+	one := e
 	ext := map[*model.Endpoint][]*model.Endpoint{}
-	for _, f := range one.Endpoints() {
-		if f.Kind != model.EndpointExternal {
-			continue
-		}
-		for _, o := range e.Endpoints() {
-			if o.Kind == model.EndpointExternal && o.External.Overlaps(f.External) {
-				ext[f] = append(ext[f], o)
-			}
+	for _, f := range e.Endpoints() {
+		if f.Kind == model.EndpointExternal {
+			ext[f] = []*model.Endpoint{f}
 		}
 	}
 	// Endpoints that no policy can tell apart get the same verdict from
@@ -209,7 +198,9 @@ func computeSide(e *eval.Engine, dir model.Direction, index map[*model.Endpoint]
 		subjects[k] = append(subjects[k], ep)
 	}
 	groupOf := map[*model.Endpoint]int{}
+	allGroups := make([]int, len(peers))
 	for gi, g := range peers {
+		allGroups[gi] = gi
 		for _, m := range g {
 			groupOf[m] = gi
 		}
@@ -219,7 +210,22 @@ func computeSide(e *eval.Engine, dir model.Direction, index map[*model.Endpoint]
 		s := members[0]
 		a := &accum{ns: map[string]*NamespacePeers{}, rules: map[ruleKey]eval.Step{}}
 		allowedFrom := make([]model.ConnSet, len(peers))
-		for gi, g := range peers {
+		// A default-deny side can only allow peers its rules match: visit
+		// those groups, not every group.
+		visit := allGroups
+		if cands, all := one.SidePeers(s, dir); !all && len(cands) < len(peers) {
+			seen := map[int]bool{}
+			visit = visit[:0:0]
+			for _, c := range cands {
+				if gi, ok := groupOf[c]; ok && !seen[gi] {
+					seen[gi] = true
+					visit = append(visit, gi)
+				}
+			}
+			slices.Sort(visit)
+		}
+		for _, gi := range visit {
+			g := peers[gi]
 			p := g[0]
 			if p == s {
 				if len(g) == 1 {
@@ -227,12 +233,7 @@ func computeSide(e *eval.Engine, dir model.Direction, index map[*model.Endpoint]
 				}
 				p = g[1]
 			}
-			var allowed model.ConnSet
-			if dir == model.Ingress {
-				allowed, _ = one.Allowed(p, s)
-			} else {
-				allowed, _ = one.Allowed(s, p)
-			}
+			allowed, _ := one.SideAllowed(s, p, dir)
 			if allowed.IsEmpty() {
 				continue
 			}
@@ -265,22 +266,12 @@ func computeSide(e *eval.Engine, dir model.Direction, index map[*model.Endpoint]
 				wide = p.Namespace != s.Namespace
 			}
 			if wide {
-				src, dst := p, s
-				if dir == model.Egress {
-					src, dst = s, p
-				}
-				eg, in := one.AllowedBy(src, dst)
-				steps := in
-				if dir == model.Egress {
-					steps = eg
-				}
-				for _, st := range steps {
+				for _, st := range one.SideAllowedBy(s, p, dir) {
 					if st.Policy == nil {
 						continue
 					}
 					k := ruleKey{st.Policy, st.Rule}
 					if _, ok := a.rules[k]; !ok {
-						st.Policy = orig[st.Policy]
 						a.rules[k] = st
 					}
 				}
@@ -505,29 +496,4 @@ func union(a, b model.ConnSet) model.ConnSet {
 		return b
 	}
 	return a.Union(b)
-}
-
-// oneDirection returns a copy of snap whose policies keep only direction
-// dir: their rules of that direction and their isolation in it. The
-// engine decides each direction on its own, so the copy's connectivity is
-// exactly the original's verdict for dir, with the other direction open.
-func oneDirection(snap *model.Snapshot, dir model.Direction) *model.Snapshot {
-	s := *snap
-	s.Policies = make([]*model.Policy, len(snap.Policies))
-	for i, p := range snap.Policies {
-		q := *p
-		q.Rules = nil
-		for _, r := range p.Rules {
-			if r.Direction == dir {
-				q.Rules = append(q.Rules, r)
-			}
-		}
-		if dir == model.Ingress {
-			q.EgressIsolation = false
-		} else {
-			q.IngressIsolation = false
-		}
-		s.Policies[i] = &q
-	}
-	return &s
 }
