@@ -13,6 +13,7 @@ import (
 	"github.com/bulkhead/bulkhead/internal/cli/exposure"
 	clilint "github.com/bulkhead/bulkhead/internal/cli/lint"
 	"github.com/bulkhead/bulkhead/internal/cli/matrix"
+	clireport "github.com/bulkhead/bulkhead/internal/cli/report"
 	clitest "github.com/bulkhead/bulkhead/internal/cli/test"
 	"github.com/spf13/cobra"
 )
@@ -47,6 +48,7 @@ exact semantics of NetworkPolicy and the cluster-wide policy tiers
 		exposure.NewCommand(streams, log),
 		blastradius.NewCommand(streams, log),
 		clilint.NewCommand(streams, log),
+		clireport.NewCommand(streams, log),
 		cliaudit.NewCommand(streams, log),
 	)
 	wrapArgs(root)

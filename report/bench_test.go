@@ -1,0 +1,46 @@
+package report_test
+
+import (
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/bulkhead/bulkhead/eval"
+	"github.com/bulkhead/bulkhead/exposure"
+	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/lint"
+	"github.com/bulkhead/bulkhead/model"
+	"github.com/bulkhead/bulkhead/parse/manifest"
+	"github.com/bulkhead/bulkhead/report"
+)
+
+// BenchmarkReport measures the whole page on generated clusters, with the
+// lint and the exposure computed inside the loop as the CLI does; the
+// engine is built once outside it.
+func BenchmarkReport(b *testing.B) {
+	for _, cfg := range []synth.Config{
+		{Pods: 1000, Policies: 200},
+		{Pods: 10000, Policies: 2000},
+		{Pods: 10000, Policies: 2000, AdminPolicies: 100},
+	} {
+		b.Run(fmt.Sprintf("pods=%d/policies=%d/admin=%d", cfg.Pods, cfg.Policies, cfg.AdminPolicies), func(b *testing.B) {
+			c := synth.Generate(cfg)
+			bl := manifest.NewBuilder(manifest.Options{})
+			for _, o := range c.Objects() {
+				bl.Add(o, model.Source{File: "synth"})
+			}
+			e := eval.New(bl.Snapshot(), eval.Options{})
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := lint.Run(e, lint.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				in := report.Input{Engine: e, Findings: res.Findings, LintRan: true, Exposure: exposure.Compute(e)}
+				if err := report.WriteHTML(io.Discard, in, report.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
