@@ -1,8 +1,10 @@
 package audit
 
 import (
+	"sort"
 	"testing"
 
+	"github.com/bulkhead/bulkhead/parse/manifest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -111,4 +113,47 @@ func TestFingerprintStable(t *testing.T) {
 	if Fingerprint(g) == Fingerprint(f) {
 		t.Error("fingerprint ignores the key")
 	}
+}
+
+// TestCrossNamespacePaths: the two ways crossNamespace answers (enumerating
+// connections, comparing group representatives) agree on which namespace
+// pairs connect.
+func TestCrossNamespacePaths(t *testing.T) {
+	for _, dir := range []string{"../examples/insecure", "../examples/hardened", "../examples/shop", "../examples/multi-tenant"} {
+		in := loadExample(t, dir)
+		r := newReach(in.Snapshot, in.EngineOptions)
+		enumerated := r.crossNamespace()
+		old := maxExpand
+		maxExpand = -1
+		scanned := r.crossNamespace()
+		maxExpand = old
+		keys := func(m map[nsPair]string) []nsPair {
+			var out []nsPair
+			for k := range m {
+				out = append(out, k)
+			}
+			sort.Slice(out, func(i, j int) bool { return out[i].src+out[i].dst < out[j].src+out[j].dst })
+			return out
+		}
+		if diff := cmp.Diff(keys(enumerated), keys(scanned), cmp.AllowUnexported(nsPair{})); diff != "" {
+			t.Errorf("%s: namespace pairs differ (-enumerated +scanned):\n%s", dir, diff)
+		}
+		if dir == "../examples/shop" && len(enumerated) == 0 {
+			t.Errorf("%s: no cross-namespace connection found", dir)
+		}
+	}
+}
+
+// loadExample models an example directory's typed objects.
+func loadExample(t *testing.T, dir string) Input {
+	t.Helper()
+	res, err := manifest.Load([]string{dir}, nil, manifest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Snapshot: res.Snapshot}
+	for _, o := range res.Objects {
+		in.Objects = append(in.Objects, Object{Source: o.Source, Obj: o.Obj})
+	}
+	return in
 }

@@ -8,9 +8,11 @@ import (
 
 // JUnit XML as CI systems read it (Jenkins, GitLab, GitHub test
 // reporters): one testsuite per check, one failing testcase per finding
-// (classname the check ID, name the subject and container), and one
-// passing testcase for a check without findings. Suppressed findings are
-// skipped testcases with the reason.
+// (classname the check ID, name the subject and container; the failure
+// says what is wrong, how to fix it and the fingerprint; the rationale is
+// in the SARIF rules and docs/checks.md), and one passing testcase for a
+// check without findings. Suppressed findings are skipped testcases with
+// the reason.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
@@ -68,7 +70,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			return n
 		}
 		for _, f := range byID[c.ID] {
-			text := fmt.Sprintf("%s\n\nWhy: %s\nFix: %s\nFingerprint: %s\n", f.Msg, c.Rationale, c.Remediation, f.Fingerprint)
+			text := fmt.Sprintf("%s\nFix: %s\nFingerprint: %s\n", f.Msg, c.Remediation, f.Fingerprint)
 			if loc := f.Source.Location(); loc != "" {
 				text += "Source: " + loc + "\n"
 			}

@@ -8,7 +8,8 @@ var openToAllNamespaces = Check{
 	Title:    "Workload reachable from every namespace",
 	Rationale: "A workload that pods of every namespace can reach is one hop from any compromised pod in the " +
 		"cluster, however unrelated. bulkhead flags it when the engine says a pod of a namespace nobody has " +
-		"created yet can connect (an all-namespaces selector), or when pods of every other namespace can.",
+		"created yet can connect (an all-namespaces selector), or when pods of every other namespace can (with " +
+		"three namespaces or more, so that two namespaces talking is not mistaken for an open workload).",
 	Remediation: "Replace namespaceSelector: {} (or rules with no from) by the namespaces and pods that need " +
 		"the workload.",
 	References: []string{"https://kubernetes.io/docs/concepts/services-networking/network-policies/#behavior-of-to-and-from-selectors"},

@@ -221,7 +221,7 @@ func (r *reach) toExternal(src *model.Endpoint) bool {
 // maxExpand is the number of connections up to which namespace-level
 // questions enumerate the engine's connections; above it they compare
 // group representatives instead.
-const maxExpand = 4 << 20
+var maxExpand = 4 << 20
 
 type nsPair struct{ src, dst string }
 
