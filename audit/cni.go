@@ -214,15 +214,9 @@ func (c *Context) configMapData(ns, name, key string) (string, bool) {
 	return "", false
 }
 
+// cniSpecs are tried in order and the first match wins: canal's DaemonSet
+// also runs calico-node and flannel, so it comes first.
 var cniSpecs = []cniSpec{
-	{
-		name:  "calico",
-		match: either(dsNamed("calico-node"), dsImage("calico/node")),
-		image: containerImage("calico-node", "calico/node"),
-		support: func(c *Context, ds *appsv1.DaemonSet, v *semver) (map[string]Support, []string) {
-			return calicoSupport(v)
-		},
-	},
 	{
 		name:  "canal",
 		match: dsNamed("canal"),
@@ -230,6 +224,14 @@ var cniSpecs = []cniSpec{
 		support: func(c *Context, ds *appsv1.DaemonSet, v *semver) (map[string]Support, []string) {
 			s, why := calicoSupport(v)
 			return s, append([]string{"canal runs flannel for connectivity and Calico's policy engine (calico-node) for policies"}, why...)
+		},
+	},
+	{
+		name:  "calico",
+		match: either(dsNamed("calico-node"), dsImage("calico/node")),
+		image: containerImage("calico-node", "calico/node"),
+		support: func(c *Context, ds *appsv1.DaemonSet, v *semver) (map[string]Support, []string) {
+			return calicoSupport(v)
 		},
 	},
 	{
