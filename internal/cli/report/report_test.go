@@ -35,6 +35,28 @@ func run(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errOut.String(), code
 }
 
+// TestGolden compares the page written to standard output with
+// testdata/*.golden (go test ./internal/cli/report -update rewrites them;
+// open them in a browser to review).
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"shop.html", []string{"report", "examples/shop", "--spec", "examples/specs/shop-failing.yaml", "-o", "-", "--generated", "fixed"}},
+		{"lint-mistakes.html", []string{"report", "examples/lint/mistakes", "-o", "-", "--generated", "fixed", "--title", "lint mistakes"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := run(t, tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+			}
+			testutil.Golden(t, tt.name+".golden", []byte(out))
+		})
+	}
+}
+
 func TestWritesReport(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "shop.html")
 	_, errOut, code := run(t, "report", "examples/shop", "--spec", "examples/specs/shop-failing.yaml", "-o", out, "--generated", "fixed")
