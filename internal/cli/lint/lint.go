@@ -136,7 +136,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	}
 	if f.baselineWrite != "" {
 		b := lint.NewBaseline(res.Findings)
-		if err := writeFileAtomic(f.baselineWrite, b.Write); err != nil {
+		if err := WriteFileAtomic(f.baselineWrite, b.Write); err != nil {
 			return fmt.Errorf("--baseline-write: %w", err)
 		}
 		fmt.Fprintf(streams.ErrOut, "wrote %d finding(s) to the baseline %s\n", len(b.Findings), f.baselineWrite)
@@ -262,9 +262,9 @@ func repoRoot() string {
 	}
 }
 
-// writeFileAtomic writes a file through a temporary file in the same
+// WriteFileAtomic writes a file through a temporary file in the same
 // directory, so that a failed write never leaves half a file.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
+func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	var buf bytes.Buffer
 	if err := write(&buf); err != nil {
 		return err

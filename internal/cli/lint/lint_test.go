@@ -1,8 +1,6 @@
 package lint_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,8 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulkhead/bulkhead/internal/cli"
-	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
+	"github.com/bulkhead/bulkhead/internal/cli/clitest"
 	"github.com/bulkhead/bulkhead/internal/testutil"
 	"github.com/bulkhead/bulkhead/lint"
 )
@@ -26,12 +23,8 @@ func run(t *testing.T, args ...string) (string, string, int) {
 		t.Fatal(err)
 	}
 	t.Chdir("../../..")
-	var out, errOut bytes.Buffer
-	streams := cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	err = cli.Run(context.Background(), args, streams)
-	code := cmdutil.ExitCode(err, &errOut)
-	t.Chdir(wd)
-	return out.String(), errOut.String(), code
+	defer t.Chdir(wd)
+	return clitest.Run(t, "", args...)
 }
 
 const (

@@ -4,7 +4,6 @@
 package report
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -142,35 +141,9 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	if f.output == "-" {
 		return write(streams.Out)
 	}
-	if err := writeFileAtomic(f.output, write); err != nil {
+	if err := clilint.WriteFileAtomic(f.output, write); err != nil {
 		return fmt.Errorf("-o %s: %w", f.output, err)
 	}
 	fmt.Fprintf(streams.ErrOut, "wrote %s\n", f.output)
 	return nil
-}
-
-// writeFileAtomic writes a file through a temporary file in the same
-// directory, so that a failure never leaves half a report.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

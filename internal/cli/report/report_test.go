@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulkhead/bulkhead/internal/cli"
-	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
+	"github.com/bulkhead/bulkhead/internal/cli/clitest"
 	"github.com/bulkhead/bulkhead/internal/testutil"
 )
 
@@ -27,12 +26,8 @@ func run(t *testing.T, args ...string) (string, string, int) {
 		t.Fatal(err)
 	}
 	t.Chdir("../../..")
-	var out, errOut bytes.Buffer
-	streams := cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	err = cli.Run(context.Background(), args, streams)
-	code := cmdutil.ExitCode(err, &errOut)
-	t.Chdir(wd)
-	return out.String(), errOut.String(), code
+	defer t.Chdir(wd)
+	return clitest.Run(t, "", args...)
 }
 
 // TestGolden compares the page written to standard output with
