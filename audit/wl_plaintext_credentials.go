@@ -6,8 +6,11 @@ import (
 )
 
 var (
-	credentialNameRE  = regexp.MustCompile(`(?i)(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential|auth[_-]?key)`)
-	notCredentialRE   = regexp.MustCompile(`(?i)(_file|_path|_dir|_url|_uri|_name|_user(name)?|_id|_ttl|_timeout|_header|_endpoint|_enabled|_length|_type)$`)
+	credentialNameRE = regexp.MustCompile(`(?i)(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential|auth[_-]?key)`)
+	notCredentialRE  = regexp.MustCompile(`(?i)(_file|_path|_dir|_url|_uri|_name|_user(name)?|_id|_ttl|_timeout|_header|_endpoint|_enabled|_length|_type|_expiry|_expiration|_issuer|_audience|_algorithm|_size|_count|_mode|_version|_prefix|_policy|_rotation|_refresh_interval)$`)
+	// plainValueRE matches values that are settings, not secrets: numbers,
+	// booleans, durations.
+	plainValueRE      = regexp.MustCompile(`(?i)^([0-9]+(\.[0-9]+)?[smhd]?|true|false|yes|no|on|off|enabled|disabled)$`)
 	privateKeyValueRE = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
 )
 
@@ -35,7 +38,7 @@ var plaintextCredentials = Check{
 					}
 					looksSecret := privateKeyValueRE.MatchString(e.Value) ||
 						credentialNameRE.MatchString(e.Name) && !notCredentialRE.MatchString(e.Name) &&
-							!strings.HasPrefix(e.Value, "/") && !strings.HasPrefix(e.Value, "$(")
+							!strings.HasPrefix(e.Value, "/") && !strings.HasPrefix(e.Value, "$(") && !plainValueRE.MatchString(e.Value)
 					if !looksSecret {
 						continue
 					}
