@@ -61,11 +61,16 @@ func WriteCatalogueMarkdown(w io.Writer) error {
 
 	b.WriteString("\n## Network plugins\n\n")
 	b.WriteString("BH-PLT-001 and BH-PLT-002 recognise the network plugin from its DaemonSet and read its version from ")
-	b.WriteString("the image tag. What each plugin enforces, as of late 2026 (sources in each finding and below):\n\n")
+	b.WriteString("the image tag. What each plugin enforces, as of late 2026 (sources below the table; each finding quotes the ones it relies on):\n\n")
 	b.WriteString("| plugin | DaemonSet | NetworkPolicy | AdminNetworkPolicy / Baseline | ClusterNetworkPolicy |\n|---|---|---|---|---|\n")
 	for _, row := range cniTable {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", row[0], row[1], row[2], row[3], row[4])
 	}
+	b.WriteString("\nSources: Calico release notes v3.29.0 (projectcalico/calico#9404), #9464 (BaselineAdminNetworkPolicy), #10810 and #11144 ")
+	b.WriteString("(ClusterNetworkPolicy replaces both in 3.32; kubernetes-sigs/network-policy-api#376); Cilium cilium/cilium#23380 and #47227 (ClusterNetworkPolicy in 1.20, ")
+	b.WriteString("--enable-k8s-cluster-network-policy); Antrea docs/admin-network-policy.md (v1.13, feature gate) and antrea-io/antrea#8018, #8044 (ClusterNetworkPolicy in 2.7); ")
+	b.WriteString("kind kubernetes-sigs/kind#842, #3612 and kubernetes/minikube#19871 (kindnet); kubernetes-sigs/kube-network-policies#199; kubeovn/kube-ovn#5921; ")
+	b.WriteString("ovn-org/ovn-kubernetes#3158; aws/aws-network-policy-agent#496; the network-policy-api blog post \"ClusterNetworkPolicy or what happened to the AdminNetworkPolicy\" (2025-10-09).\n")
 	b.WriteString("\n\"Opt-in\" means enforced only with a feature gate or flag; bulkhead looks for it in the DaemonSet's ")
 	b.WriteString("arguments and in the plugin's ConfigMap (cilium-config, antrea-config) and reports the policies as ")
 	b.WriteString("unenforced when it finds no evidence.\n")
