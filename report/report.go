@@ -24,8 +24,12 @@ type Input struct {
 	LintRan  bool
 	// Tests are the results of a connectivity test spec, or nil.
 	Tests *spec.Results
-	// Exposure is the exposure of every workload, or nil to compute it.
+	// Exposure is the exposure of every workload, or nil to compute it
+	// (unless NoExposure is set).
 	Exposure *exposure.Report
+	// NoExposure leaves the exposure section out, for speed on large
+	// clusters.
+	NoExposure bool
 }
 
 // Options change the page.
@@ -61,6 +65,7 @@ type page struct {
 	Matrix           *matrix
 	Exposure         []exposureRow
 	ExposureMore     int
+	ExposureRan      bool
 	Findings         []findingRow
 	Hidden           []findingRow // suppressed or baselined
 	LintRan          bool
@@ -128,12 +133,15 @@ func build(in Input, o Options) *page {
 		p.Notes = append(p.Notes, fmt.Sprintf("%d pods and workloads: the graph and the matrix show namespaces (up to %d are shown one by one).", len(pods), o.Detailed))
 	}
 
-	ex := in.Exposure
-	if ex == nil {
-		ex = exposure.Compute(e)
+	var sum exposure.Summary
+	if ex := in.Exposure; ex != nil || !in.NoExposure {
+		if ex == nil {
+			ex = exposure.Compute(e)
+		}
+		p.Exposure, p.ExposureMore = exposureRows(ex, o.MaxRows)
+		sum = exposure.Summarize(ex.Endpoints)
+		p.ExposureRan = true
 	}
-	p.Exposure, p.ExposureMore = exposureRows(ex, o.MaxRows)
-	sum := exposure.Summarize(ex.Endpoints)
 
 	for _, f := range in.Findings {
 		row := findingRow{Severity: f.Severity.String(), ID: f.ID, Location: f.Location(), Subject: f.Subject, Msg: f.Msg, Fix: f.Fix}
@@ -175,8 +183,11 @@ func build(in Input, o Options) *page {
 		{"namespaces", fmt.Sprint(len(nss)), ""},
 		{"policies", fmt.Sprint(len(e.Policies())), ""},
 		{"allowed connections", fmt.Sprint(conn.Count()), ""},
-		{"reachable from the internet", fmt.Sprint(sum.IngressFromInternet), classIf(sum.IngressFromInternet > 0, "warn")},
-		{"without ingress policy", fmt.Sprint(sum.UnprotectedIngress), classIf(sum.UnprotectedIngress > 0, "warn")},
+	}
+	if p.ExposureRan {
+		p.Stats = append(p.Stats,
+			stat{"reachable from the internet", fmt.Sprint(sum.IngressFromInternet), classIf(sum.IngressFromInternet > 0, "warn")},
+			stat{"without ingress policy", fmt.Sprint(sum.UnprotectedIngress), classIf(sum.UnprotectedIngress > 0, "warn")})
 	}
 	if in.LintRan {
 		n := p.LintCounts

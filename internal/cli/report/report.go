@@ -26,6 +26,7 @@ type flagpole struct {
 	spec      string
 	title     string
 	noLint    bool
+	noExp     bool
 	baseline  string
 	detailed  int
 	generated string
@@ -61,6 +62,7 @@ apart. The report is written whole or not at all.`,
 	fs.StringVar(&f.spec, "spec", "", "connectivity test spec (ConnectivityTest) whose results to include")
 	fs.StringVar(&f.title, "title", "", "page title (default: bulkhead report)")
 	fs.BoolVar(&f.noLint, "no-lint", false, "leave the lint findings out")
+	fs.BoolVar(&f.noExp, "no-exposure", false, "leave the exposure out (the costliest section on large clusters)")
 	fs.StringVar(&f.baseline, "baseline", "", "lint baseline file: its findings are listed apart")
 	fs.IntVar(&f.detailed, "detailed", report.DefaultDetailed, "show pods one by one in the graph and matrix up to this many, else per namespace")
 	fs.StringVar(&f.generated, "generated", "", "the generation time to print (default: now, UTC); set it for reproducible files")
@@ -112,7 +114,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	if err != nil {
 		return err
 	}
-	rin := report.Input{Engine: in.Engine}
+	rin := report.Input{Engine: in.Engine, NoExposure: f.noExp}
 	if !f.noLint {
 		locator := lint.NewLocator(func(file string) ([]byte, error) {
 			if file == "-" {

@@ -72,6 +72,10 @@ func TestWritesReport(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "shop-segmentation") || !strings.Contains(stdout, "The lint was not run.") {
 		t.Errorf("report of the spec's manifests to stdout: exit %d", code)
 	}
+	stdout, _, code = run(t, "report", "examples/shop", "-o", "-", "--no-exposure")
+	if code != 0 || !strings.Contains(stdout, "The exposure was not computed") || strings.Contains(stdout, `class="exposure-row"`) {
+		t.Errorf("--no-exposure: exit %d, or the exposure is still there", code)
+	}
 }
 
 func TestReportErrors(t *testing.T) {
