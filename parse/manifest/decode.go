@@ -26,6 +26,9 @@ type decoded struct {
 	problems []model.Problem
 	// skip is why the object is left out, for kinds not modelled.
 	skip string
+	// raw is the JSON of an object of a kind not modelled (never a
+	// Secret), for callers that read other kinds (the posture audit).
+	raw []byte
 }
 
 // decoder decodes one unit. Problems name the most precise line known: the
@@ -167,6 +170,14 @@ func (d *decoder) yamlObject(n *yaml.Node, list *listCtx, depth int) {
 	}
 	info := d.kind(m, src)
 	if info == nil {
+		d.keepRaw(m, func() []byte {
+			e := newEmitter(d.u.line-1, len(d.u.data))
+			e.value(n, 0)
+			if e.err != nil {
+				return nil
+			}
+			return e.data
+		})
 		return
 	}
 	src = d.namespace(info, src)
@@ -278,6 +289,7 @@ func (d *decoder) jsonObject(doc *jdoc, start, end int, path string, list *listC
 	}
 	info := d.kind(m, src)
 	if info == nil {
+		d.keepRaw(m, func() []byte { return data })
 		return
 	}
 	src = d.namespace(info, src)
@@ -309,6 +321,16 @@ func (d *decoder) namespace(info *kindInfo, src model.Source) model.Source {
 		src.Namespace = d.defNS
 	}
 	return src
+}
+
+// keepRaw attaches the object's JSON to the skip record kind() just
+// wrote for a kind bulkhead does not model. Secrets are never kept: their
+// values must not travel through bulkhead.
+func (d *decoder) keepRaw(m objMeta, data func() []byte) {
+	if len(d.out) == 0 || d.out[len(d.out)-1].skip != "kind not modelled" || m.kind == "Secret" || m.kind == "SecretList" {
+		return
+	}
+	d.out[len(d.out)-1].raw = bytes.Clone(data())
 }
 
 // kind checks the apiVersion and kind of an object and returns what

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,8 +24,19 @@ type Result struct {
 	Objects []Object
 	// Skipped lists the objects left out of the model and why.
 	Skipped []Skip
+	// Unstructured are the objects of kinds bulkhead does not model
+	// (Services, ServiceAccounts, RBAC bindings, Istio resources, ...),
+	// decoded but not validated, for the posture audit. Secrets are never
+	// kept.
+	Unstructured []Unstructured
 	// Files are the files read, in order; "-" is standard input.
 	Files []string
+}
+
+// Unstructured is an object of a kind bulkhead does not model.
+type Unstructured struct {
+	Source model.Source
+	Obj    *unstructured.Unstructured
 }
 
 type input struct {
@@ -177,6 +189,7 @@ func load(inputs []input, opts Options, problems []model.Problem) *Result {
 
 	b := NewBuilder(opts)
 	b.AddProblem(problems...)
+	var unstr []Unstructured
 	done := map[*unit]bool{}
 	feed := func(out []decoded) {
 		for _, d := range out {
@@ -188,6 +201,12 @@ func load(inputs []input, opts Options, problems []model.Problem) *Result {
 				b.Add(d.obj, d.src)
 			case d.skip != "":
 				b.AddSkipped(d.src, d.skip)
+				if d.raw != nil {
+					u := &unstructured.Unstructured{}
+					if err := u.UnmarshalJSON(d.raw); err == nil {
+						unstr = append(unstr, Unstructured{Source: d.src, Obj: u})
+					}
+				}
 			}
 		}
 	}
@@ -203,7 +222,7 @@ func load(inputs []input, opts Options, problems []model.Problem) *Result {
 		feed(results[i].out)
 	}
 	snap := b.Snapshot()
-	return &Result{Snapshot: snap, Objects: b.Objects(), Skipped: b.Skipped(), Files: files}
+	return &Result{Snapshot: snap, Objects: b.Objects(), Skipped: b.Skipped(), Unstructured: unstr, Files: files}
 }
 
 func yamlExt(name string) bool {
