@@ -259,9 +259,13 @@ func (e *Engine) Isolation(ep *model.Endpoint) (ingress, egress bool) {
 // PoliciesFor returns the policies that apply to ep in direction dir, in
 // evaluation order.
 func (e *Engine) PoliciesFor(ep *model.Endpoint, dir model.Direction) []*model.Policy {
+	i, ok := e.index[ep]
+	if !ok {
+		return nil
+	}
 	var out []*model.Policy
-	for _, pol := range e.policies {
-		if pol.Isolates(dir) && e.selectsDirect(pol, ep) {
+	for _, pol := range e.classPols[e.epClass[i]] {
+		if pol.Isolates(dir) {
 			out = append(out, pol)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	clidiff "github.com/bulkhead/bulkhead/internal/cli/diff"
 	"github.com/bulkhead/bulkhead/internal/cli/explain"
 	"github.com/bulkhead/bulkhead/internal/cli/exposure"
+	clilab "github.com/bulkhead/bulkhead/internal/cli/lab"
 	clilint "github.com/bulkhead/bulkhead/internal/cli/lint"
 	"github.com/bulkhead/bulkhead/internal/cli/matrix"
 	clireport "github.com/bulkhead/bulkhead/internal/cli/report"
@@ -47,6 +48,7 @@ exact semantics of NetworkPolicy and the cluster-wide policy tiers
 		clitest.NewCommand(streams, log),
 		exposure.NewCommand(streams, log),
 		blastradius.NewCommand(streams, log),
+		clilab.NewCommand(streams, log),
 		clilint.NewCommand(streams, log),
 		clireport.NewCommand(streams, log),
 		cliaudit.NewCommand(streams, log),
