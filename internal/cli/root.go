@@ -16,6 +16,7 @@ import (
 	"github.com/bulkhead/bulkhead/internal/cli/matrix"
 	clireport "github.com/bulkhead/bulkhead/internal/cli/report"
 	clitest "github.com/bulkhead/bulkhead/internal/cli/test"
+	"github.com/bulkhead/bulkhead/internal/cli/watch"
 	"github.com/spf13/cobra"
 )
 
@@ -52,6 +53,7 @@ exact semantics of NetworkPolicy and the cluster-wide policy tiers
 		clilint.NewCommand(streams, log),
 		clireport.NewCommand(streams, log),
 		cliaudit.NewCommand(streams, log),
+		watch.NewCommand(streams, log),
 	)
 	wrapArgs(root)
 	return root

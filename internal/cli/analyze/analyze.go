@@ -45,7 +45,7 @@ pod template), nodes and the ranges of addresses outside the cluster.`,
 
   # From kubectl
   kubectl get pods,networkpolicies,namespaces -A -o yaml | bulkhead analyze -`,
-		Args: cobra.MinimumNArgs(1),
+		Args: f.input.Args,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(cmd.Context(), streams, log, f, args)
 		},

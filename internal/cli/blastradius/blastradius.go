@@ -58,7 +58,7 @@ how many sensitive endpoints, with --rank-by sensitive) and lists the top.`,
   bulkhead blast-radius examples/shop --from shop-frontend/storefront --sensitive app=postgres -o json
   bulkhead blast-radius examples/shop --from 198.51.100.7          # an attacker on the internet
   bulkhead blast-radius examples/shop --rank --sensitive 'app in (postgres,redis)' --rank-by sensitive`,
-		Args: cobra.MinimumNArgs(1),
+		Args: f.input.Args,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			from, _ := cmd.Flags().GetString("from")
 			return run(cmd.Context(), streams, log, f, from, args)

@@ -32,7 +32,7 @@ Either end may be an IP address. Without --port, every connection is asked
 about and the answer lists what is allowed.`,
 		Example: `  bulkhead explain examples/shop --from shop-backend/recommendations --to shop-data/postgres --port 5432/TCP
   bulkhead explain examples/shop --from shop-backend/payments --to 203.0.113.10 --port 443/TCP -o json`,
-		Args: cobra.MinimumNArgs(1),
+		Args: f.input.Args,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(cmd.Context(), streams, log, f, args)
 		},

@@ -35,7 +35,7 @@ destinations, over every pod and workload: "." allowed, "X" denied. With
 'bulkhead lab run' writes from real packets.`,
 		Example: `  bulkhead matrix examples/shop --port 8080/TCP --port 53/UDP
   bulkhead matrix examples/shop --port 5432/TCP -n shop-data -o json`,
-		Args: cobra.MinimumNArgs(1),
+		Args: f.input.Args,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(cmd.Context(), streams, log, f, args)
 		},

@@ -1,0 +1,215 @@
+package cmdutil_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulkhead/bulkhead/internal/cli/clitest"
+	"github.com/bulkhead/bulkhead/internal/kubetest"
+	"github.com/bulkhead/bulkhead/kube/livetest"
+	"github.com/bulkhead/bulkhead/parse/manifest"
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// TestMain shares one API server between the package's live tests.
+func TestMain(m *testing.M) { kubetest.Main(m) }
+
+// TestLiveMatchesManifests applies each fixture to the test API server and
+// runs the read-only commands twice, on the manifests and on the cluster
+// (--kubeconfig, no PATH): the outputs must be the same, except the
+// file:line sources a cluster does not have.
+func TestLiveMatchesManifests(t *testing.T) {
+	env := kubetest.Shared(t)
+	kubeconfig := env.Kubeconfig
+	fixtures := []struct {
+		name string
+		path string
+		runs [][]string
+	}{
+		{"shop", "../../../examples/shop", [][]string{
+			{"analyze"},
+			{"analyze", "-o", "json"},
+			{"analyze", "-o", "csv"},
+			{"analyze", "-o", "md"},
+			{"analyze", "-o", "dot"},
+			{"analyze", "--explain", "-n", "shop-data"},
+			{"analyze", "--explain", "-o", "json"},
+			{"analyze", "--focus", "shop-backend/payments"},
+			{"explain", "--from", "shop-backend/recommendations", "--to", "shop-data/postgres", "--port", "5432/TCP"},
+			{"explain", "--from", "shop-frontend/storefront", "--to", "shop-data/redis", "--port", "6379/TCP", "-o", "json"},
+			{"explain", "--from", "shop-backend/payments", "--to", "203.0.113.7", "--port", "443/TCP"},
+			{"matrix", "--port", "8080/TCP", "--port", "53/UDP"},
+			{"matrix", "--port", "5432/TCP", "-n", "shop-data", "-o", "json"},
+			{"blast-radius", "--from", "shop-frontend/storefront"},
+			{"blast-radius", "--rank", "-o", "json"},
+		}},
+		{"multi-tenant", "../../../examples/multi-tenant", [][]string{
+			{"analyze"},
+			{"analyze", "--explain", "-o", "json"},
+			{"matrix", "--port", "53/UDP", "--port", "8080/TCP"},
+			{"blast-radius", "--rank"},
+		}},
+		{"kube-fixture", "../../../kube/testdata/cluster", [][]string{
+			{"analyze"},
+			{"analyze", "--explain", "-o", "json"},
+			{"explain", "--from", "lt-shop/web-5d8f-a", "--to", "lt-data/db-0", "--port", "5432/TCP"},
+			{"explain", "--from", "lt-ops/agent[DaemonSet]", "--to", "lt-node-a[Node]", "-o", "json"},
+			{"matrix", "--port", "5432/TCP", "--port", "443/TCP", "-o", "json"},
+		}},
+	}
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			applied := livetest.Apply(t, env, livetest.KeepNamespaces, fx.path)
+			// Owner references need the uids the server gave; compare with
+			// the manifests as the cluster holds them.
+			manifests := fx.path
+			if hasOwners(applied) {
+				manifests = filepath.Join(t.TempDir(), "as-applied.yaml")
+				livetest.WriteYAML(t, manifests, applied)
+			}
+			for _, args := range fx.runs {
+				fromFiles, errFiles, code := clitest.Run(t, "", append([]string{args[0], manifests}, args[1:]...)...)
+				if code != 0 {
+					t.Fatalf("%v on manifests: exit %d: %s", args, code, errFiles)
+				}
+				fromCluster, errCluster, code := clitest.Run(t, "", append(args, "--kubeconfig", kubeconfig)...)
+				if code != 0 {
+					t.Fatalf("%v on the cluster: exit %d: %s", args, code, errCluster)
+				}
+				if diff := cmp.Diff(normalize(t, fromFiles), normalize(t, fromCluster)); diff != "" {
+					t.Errorf("%v: cluster and manifests differ (-manifests +cluster):\n%s", args, diff)
+				}
+			}
+		})
+	}
+}
+
+func hasOwners(objs []manifest.Object) bool {
+	for _, o := range objs {
+		if acc, err := meta.Accessor(o.Obj); err == nil && len(acc.GetOwnerReferences()) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func deleteCRD(t *testing.T, env *kubetest.Env, name string) {
+	t.Helper()
+	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	if err := env.Dynamic(t).Resource(gvr).Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("delete CRD %s: %v", name, err)
+	}
+}
+
+func sleep() { time.Sleep(100 * time.Millisecond) }
+
+var sourceLine = regexp.MustCompile(`(?m)^\s+at \S+:\d+\n`)
+
+// normalize drops what only manifests have: "at file:line" lines of the
+// text output, and "source" fields of JSON.
+func normalize(t *testing.T, out string) string {
+	t.Helper()
+	trimmed := strings.TrimSpace(out)
+	if strings.HasPrefix(trimmed, "{") || strings.HasPrefix(trimmed, "[") {
+		var v any
+		if err := json.Unmarshal([]byte(trimmed), &v); err != nil {
+			t.Fatalf("bad JSON: %v", err)
+		}
+		dropSources(v)
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	return sourceLine.ReplaceAllString(out, "")
+}
+
+func dropSources(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		delete(x, "source")
+		for _, e := range x {
+			dropSources(e)
+		}
+	case []any:
+		for _, e := range x {
+			dropSources(e)
+		}
+	}
+}
+
+// TestLiveFlags checks how the input is chosen.
+func TestLiveFlags(t *testing.T) {
+	env := kubetest.Shared(t)
+	t.Setenv("KUBECONFIG", "")
+	tests := []struct {
+		name string
+		env  string // KUBECONFIG
+		args []string
+		code int
+		err  string
+	}{
+		{"no input", "", []string{"analyze"}, 2, "no input: give manifest files"},
+		{"paths and a cluster", "", []string{"analyze", "../../../examples/shop", "--kubeconfig", env.Kubeconfig}, 2, "not both"},
+		{"paths and --live", "", []string{"analyze", "../../../examples/shop", "--live"}, 2, "not both"},
+		{"unknown context", "", []string{"analyze", "--kubeconfig", env.Kubeconfig, "--context", "nope"}, 2, `no context "nope"`},
+		{"$KUBECONFIG with no path", env.Kubeconfig, []string{"analyze"}, 0, ""},
+		{"$KUBECONFIG is ignored with paths", "/nonexistent", []string{"analyze", "../../../examples/shop"}, 0, ""},
+		{"--live reads $KUBECONFIG", env.Kubeconfig, []string{"analyze", "--live"}, 0, ""},
+		{"--context", env.Kubeconfig, []string{"matrix", "--context", kubetest.ContextName, "--port", "80/TCP"}, 0, ""},
+		{"refused", "", []string{"analyze", "--kubeconfig", env.UserKubeconfig(t, "nobody")}, 2, `cannot list namespaces in every namespace`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", tt.env)
+			_, errOut, code := clitest.Run(t, "", tt.args...)
+			if code != tt.code || !strings.Contains(errOut, tt.err) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", code, errOut, tt.code, tt.err)
+			}
+		})
+	}
+}
+
+// TestLiveMissingCRDs reads a cluster that serves none of the
+// network-policy-api kinds: a warning, not a failure.
+func TestLiveMissingCRDs(t *testing.T) {
+	t.Parallel()
+	env := kubetest.Start(t)
+	for _, crd := range []string{"adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies"} {
+		deleteCRD(t, env, crd+".policy.networking.k8s.io")
+	}
+	dir := t.TempDir()
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default}\nspec: {containers: [{name: c, image: x}]}\n"
+	if err := os.WriteFile(filepath.Join(dir, "p.yaml"), []byte(pod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	livetest.Apply(t, env, livetest.KeepNamespaces, dir)
+	var out, errOut string
+	var code int
+	// Discovery may serve the deleted CRDs for a moment.
+	for range 100 {
+		out, errOut, code = clitest.Run(t, "", "analyze", "--kubeconfig", env.Kubeconfig)
+		if strings.Contains(errOut, "serves none of the cluster-wide policy kinds") {
+			break
+		}
+		sleep()
+	}
+	if code != 0 || !strings.Contains(out, "default/p") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"warning: the cluster serves none of the cluster-wide policy kinds", "adminnetworkpolicies.policy.networking.k8s.io", "clusternetworkpolicies.policy.networking.k8s.io"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, errOut)
+		}
+	}
+}
