@@ -118,7 +118,9 @@ func BenchmarkWatchEvent(b *testing.B) {
 		}
 	}
 	syncTime := time.Since(start)
-	b.Logf("watch synced in %v", syncTime.Round(time.Millisecond))
+	errMu.Lock()
+	b.Logf("watch synced in %v: %s", syncTime.Round(time.Millisecond), strings.TrimSpace(errOut.String()))
+	errMu.Unlock()
 
 	cs, err := kubernetes.NewForConfig(env.Config())
 	if err != nil {
@@ -167,6 +169,34 @@ func BenchmarkWatchEvent(b *testing.B) {
 				return cs.CoreV1().Pods(template.Namespace).Delete(bctx, name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
 			}
 		}},
+		{"pod-new-labels", func(i int) (string, func() error) {
+			p := template.DeepCopy()
+			p.Name = fmt.Sprintf("bench-new-%d", i)
+			p.Labels = map[string]string{"app": fmt.Sprintf("bench-%d", i), "tier": "backend"}
+			p.Status = corev1.PodStatus{}
+			return "pod " + p.Namespace + "/" + p.Name + " added", func() error {
+				_, err := cs.CoreV1().Pods(p.Namespace).Create(bctx, p, metav1.CreateOptions{})
+				return err
+			}
+		}, func(i int) (string, func() error) {
+			name := fmt.Sprintf("bench-new-%d", i)
+			return "pod " + template.Namespace + "/" + name + " deleted", func() error {
+				return cs.CoreV1().Pods(template.Namespace).Delete(bctx, name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+			}
+		}},
+		{"networkpolicy-deny-ingress", func(i int) (string, func() error) {
+			p := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-deny-%d", i), Namespace: template.Namespace},
+				Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
+			return "networkpolicy " + p.Namespace + "/" + p.Name + " added", func() error {
+				_, err := cs.NetworkingV1().NetworkPolicies(p.Namespace).Create(bctx, p, metav1.CreateOptions{})
+				return err
+			}
+		}, func(i int) (string, func() error) {
+			name := fmt.Sprintf("bench-deny-%d", i)
+			return "networkpolicy " + template.Namespace + "/" + name + " deleted", func() error {
+				return cs.NetworkingV1().NetworkPolicies(template.Namespace).Delete(bctx, name, metav1.DeleteOptions{})
+			}
+		}},
 		{"networkpolicy", func(i int) (string, func() error) {
 			p := policy.DeepCopy()
 			p.Name = fmt.Sprintf("bench-%d", i)
@@ -199,6 +229,11 @@ func BenchmarkWatchEvent(b *testing.B) {
 			tmu.Lock()
 			defer tmu.Unlock()
 			report(b, lat, sent, timings)
+			changes := 0
+			for _, t := range timings {
+				changes += t.Changes
+			}
+			b.ReportMetric(float64(changes)/float64(len(lat)), "conns-changed/event")
 			b.ReportMetric(syncTime.Seconds(), "sync-s")
 		})
 	}
