@@ -10,7 +10,7 @@
 // the same objects would give as YAML. Read does that once; Watcher keeps
 // a State, which applies each object event to the model incrementally
 // (only the touched endpoint, policy, namespace or node is modelled again)
-// and hands out the new snapshot with what changed and why; Sync wraps a
+// and hands out the new snapshot with what changed and why; a Syncer wraps a
 // Watcher for long-running consumers such as the node agent, with a
 // resync period and exponential backoff, keeping the last good snapshot
 // while the API server is unreachable.

@@ -28,7 +28,7 @@ import (
 type Update struct {
 	Snapshot *model.Snapshot
 	Initial  bool
-	// Resync is set by Sync when it hands the current snapshot again
+	// Resync is set by a Syncer when it hands the current snapshot again
 	// (periodically, or to retry a failed consumer); Events and Delta are
 	// then those not yet handed successfully.
 	Resync bool
