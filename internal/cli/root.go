@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	cliagent "github.com/bulkhead/bulkhead/internal/cli/agent"
 	"github.com/bulkhead/bulkhead/internal/cli/analyze"
 	cliaudit "github.com/bulkhead/bulkhead/internal/cli/audit"
 	"github.com/bulkhead/bulkhead/internal/cli/blastradius"
@@ -42,6 +43,7 @@ exact semantics of NetworkPolicy and the cluster-wide policy tiers
 		return cmdutil.Invalidf("%v (see '%s --help')", err, cmd.CommandPath())
 	})
 	root.AddCommand(
+		cliagent.NewCommand(streams, log),
 		analyze.NewCommand(streams, log),
 		explain.NewCommand(streams, log),
 		matrix.NewCommand(streams, log),

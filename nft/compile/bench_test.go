@@ -40,11 +40,20 @@ func onNode(e *eval.Engine, node string) []*model.Endpoint {
 	return out
 }
 
-// benchSizes are generated clusters with policies in proportion to pods
-// (one NetworkPolicy per five pods, one Admin policy per hundred).
+// benchSizes are generated clusters with policies in proportion to pods:
+// one NetworkPolicy per five pods, and one Admin-tier policy per hundred
+// (tenant isolation: each selects a tenant's namespaces and denies every
+// other tenant's pods, so its peer sets hold most of the cluster), or
+// none.
 var benchSizes = []synth.Config{
 	{Pods: 1000, Policies: 200, AdminPolicies: 10},
 	{Pods: 10000, Policies: 2000, AdminPolicies: 100},
+	{Pods: 1000, Policies: 200},
+	{Pods: 10000, Policies: 2000},
+}
+
+func sizeName(cfg synth.Config) string {
+	return fmt.Sprintf("pods=%d/admin=%d", cfg.Pods, cfg.AdminPolicies)
 }
 
 // BenchmarkCompile compiles one node's ruleset (node-0 of 50) and the
@@ -56,9 +65,9 @@ func BenchmarkCompile(b *testing.B) {
 		snap := synthSnapshot(b, cfg)
 		e := eval.New(snap, eval.Options{})
 		for _, node := range []string{"node-0", ""} {
-			name := fmt.Sprintf("pods=%d/node=%s", cfg.Pods, node)
+			name := sizeName(cfg) + "/node=" + node
 			if node == "" {
-				name = fmt.Sprintf("pods=%d/all-local", cfg.Pods)
+				name = sizeName(cfg) + "/all-local"
 			}
 			b.Run(name, func(b *testing.B) {
 				local := onNode(e, node)
@@ -97,7 +106,7 @@ func reportSize(b *testing.B, res *compile.Result) {
 func BenchmarkUpdate(b *testing.B) {
 	for _, cfg := range benchSizes {
 		for _, change := range []string{"pod-add", "policy-change"} {
-			b.Run(fmt.Sprintf("pods=%d/%s", cfg.Pods, change), func(b *testing.B) {
+			b.Run(sizeName(cfg)+"/"+change, func(b *testing.B) {
 				u := compiletest.NewUpdateBench(b, cfg, "node-0")
 				b.ReportAllocs()
 				for b.Loop() {

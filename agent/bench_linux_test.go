@@ -1,0 +1,104 @@
+//go:build linux
+
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+
+	"github.com/bulkhead/bulkhead/dataplane"
+	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/nft/compile/compiletest"
+)
+
+// newNetNS creates a network namespace for the benchmark without entering
+// it, and deletes it (closes its only handle) at the end.
+func newNetNS(b *testing.B) netns.NsHandle {
+	b.Helper()
+	if os.Geteuid() != 0 {
+		b.Skipf("SKIPPED %s: needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to program nftables in a private network namespace; CI runs it as root", b.Name())
+	}
+	var ns netns.NsHandle
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		orig, e := netns.Get()
+		if e != nil {
+			err = e
+			runtime.UnlockOSThread()
+			return
+		}
+		defer orig.Close()
+		ns, err = netns.New()
+		if netns.Set(orig) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	<-done
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ns.Close() })
+	return ns
+}
+
+// BenchmarkPrivilegedUpdate is the agent's whole path for one object
+// change on a generated cluster, kernel included: the engine's
+// incremental update, the cached compilation of node-0's ruleset, and the
+// netlink transaction (dataplane.Netlink, which validates, diffs and
+// commits) in a private network namespace. It reports each stage's mean
+// (engine-ms, compile-ms, apply-ms; diff-ms is the agent-side diff the
+// compile benchmark also reports) and, once, the first full transaction
+// (full-apply-ms).
+func BenchmarkPrivilegedUpdate(b *testing.B) {
+	for _, cfg := range []synth.Config{
+		{Pods: 1000, Policies: 200, AdminPolicies: 10},
+		{Pods: 10000, Policies: 2000, AdminPolicies: 100},
+		{Pods: 10000, Policies: 2000},
+	} {
+		for _, change := range []string{"pod-add", "policy-change"} {
+			name := fmt.Sprintf("pods=%d/admin=%d/%s", cfg.Pods, cfg.AdminPolicies, change)
+			b.Run(name, func(b *testing.B) {
+				ns := newNetNS(b)
+				a, err := dataplane.New(dataplane.Config{NetNS: int(ns)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer a.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				defer cancel()
+				u := compiletest.NewUpdateBench(b, cfg, "node-0")
+				t0 := time.Now()
+				if err := a.Apply(ctx, u.Ruleset); err != nil {
+					b.Fatal(err)
+				}
+				full := time.Since(t0)
+				var apply time.Duration
+				b.ReportAllocs()
+				for b.Loop() {
+					if change == "pod-add" {
+						u.AddPod()
+					} else {
+						u.TogglePolicy()
+					}
+					t := time.Now()
+					if err := a.Apply(ctx, u.Ruleset); err != nil {
+						b.Fatal(err)
+					}
+					apply += time.Since(t)
+				}
+				u.Report(b)
+				b.ReportMetric(float64(apply)/float64(b.N)/1e6, "apply-ms")
+				b.ReportMetric(float64(full)/1e6, "full-apply-ms")
+			})
+		}
+	}
+}
