@@ -5,6 +5,9 @@ package agent_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
 	"os"
 	"runtime"
 	"testing"
@@ -12,7 +15,9 @@ import (
 
 	"github.com/vishvananda/netns"
 
+	"github.com/bulkhead/bulkhead/agent"
 	"github.com/bulkhead/bulkhead/dataplane"
+	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/internal/synth"
 	"github.com/bulkhead/bulkhead/nft/compile/compiletest"
 )
@@ -100,5 +105,54 @@ func BenchmarkPrivilegedUpdate(b *testing.B) {
 				b.ReportMetric(float64(full)/1e6, "full-apply-ms")
 			})
 		}
+	}
+}
+
+// BenchmarkPrivilegedSync is the agent's own path for one pod added on
+// node-0, as a live source hands it (a snapshot and a Delta): Agent.Sync
+// with the netlink applier in a private network namespace, logging at
+// info level to nowhere. It is the end-to-end figure of a pod add.
+func BenchmarkPrivilegedSync(b *testing.B) {
+	for _, cfg := range []synth.Config{
+		{Pods: 1000, Policies: 200, AdminPolicies: 10},
+		{Pods: 10000, Policies: 2000},
+		{Pods: 10000, Policies: 2000, AdminPolicies: 100},
+	} {
+		b.Run(fmt.Sprintf("pods=%d/admin=%d/pod-add", cfg.Pods, cfg.AdminPolicies), func(b *testing.B) {
+			ns := newNetNS(b)
+			nl, err := dataplane.New(dataplane.Config{NetNS: int(ns)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer nl.Close()
+			snap := compiletest.Synth(b, cfg)
+			a, err := agent.New(agent.Config{NodeName: "node-0", Applier: nl, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := a.Sync(ctx, agent.Update{Snapshot: snap}); err != nil {
+				b.Fatal(err)
+			}
+			var template *model.Endpoint
+			for _, ep := range snap.Endpoints {
+				if ep.NodeName == "node-0" && ep.Namespace != "kube-system" && ep.Namespace != "monitoring" {
+					template = ep
+					break
+				}
+			}
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				n++
+				ep := *template
+				ep.Name = fmt.Sprintf("%s-added-%d", template.Name, n)
+				ep.IPs = []netip.Addr{netip.AddrFrom4([4]byte{10, 201, byte(n >> 8), byte(n)})}
+				next := *snap // a new state; namespaces unchanged
+				if err := a.Sync(ctx, agent.Update{Snapshot: &next, Delta: &agent.Delta{Endpoints: []agent.EndpointChange{{New: &ep}}}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
