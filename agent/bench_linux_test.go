@@ -8,52 +8,16 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"os"
-	"runtime"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
-
 	"github.com/bulkhead/bulkhead/agent"
+	"github.com/bulkhead/bulkhead/agent/agenttest"
 	"github.com/bulkhead/bulkhead/dataplane"
-	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/nft/compile/compiletest"
 )
-
-// newNetNS creates a network namespace for the benchmark without entering
-// it, and deletes it (closes its only handle) at the end.
-func newNetNS(b *testing.B) netns.NsHandle {
-	b.Helper()
-	if os.Geteuid() != 0 {
-		b.Skipf("SKIPPED %s: needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to program nftables in a private network namespace; CI runs it as root", b.Name())
-	}
-	var ns netns.NsHandle
-	var err error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		orig, e := netns.Get()
-		if e != nil {
-			err = e
-			runtime.UnlockOSThread()
-			return
-		}
-		defer orig.Close()
-		ns, err = netns.New()
-		if netns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-	}()
-	<-done
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ns.Close() })
-	return ns
-}
 
 // BenchmarkPrivilegedUpdate is the agent's whole path for one object
 // change on a generated cluster, kernel included: the engine's
@@ -72,7 +36,7 @@ func BenchmarkPrivilegedUpdate(b *testing.B) {
 		for _, change := range []string{"pod-add", "policy-change"} {
 			name := fmt.Sprintf("pods=%d/admin=%d/%s", cfg.Pods, cfg.AdminPolicies, change)
 			b.Run(name, func(b *testing.B) {
-				ns := newNetNS(b)
+				ns := agenttest.NewNetNS(b)
 				a, err := dataplane.New(dataplane.Config{NetNS: int(ns)})
 				if err != nil {
 					b.Fatal(err)
@@ -119,7 +83,7 @@ func BenchmarkPrivilegedSync(b *testing.B) {
 		{Pods: 10000, Policies: 2000, AdminPolicies: 100},
 	} {
 		b.Run(fmt.Sprintf("pods=%d/admin=%d/pod-add", cfg.Pods, cfg.AdminPolicies), func(b *testing.B) {
-			ns := newNetNS(b)
+			ns := agenttest.NewNetNS(b)
 			nl, err := dataplane.New(dataplane.Config{NetNS: int(ns)})
 			if err != nil {
 				b.Fatal(err)

@@ -9,25 +9,7 @@ import (
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/nft/compile"
 	"github.com/bulkhead/bulkhead/nft/compile/compiletest"
-	"github.com/bulkhead/bulkhead/parse/manifest"
 )
-
-// synthSnapshot models a generated cluster through the manifest Builder,
-// as the agent does after reading manifests. Pods sit on 50 nodes
-// (node-0 … node-49).
-func synthSnapshot(tb testing.TB, cfg synth.Config) *model.Snapshot {
-	tb.Helper()
-	c := synth.Generate(cfg)
-	b := manifest.NewBuilder(manifest.Options{})
-	for _, o := range c.Objects() {
-		b.Add(o, model.Source{File: "synth"})
-	}
-	snap := b.Snapshot()
-	if errs := snap.Errors(); len(errs) > 0 {
-		tb.Fatalf("generated cluster has %d invalid objects, first: %v", len(errs), errs[0].Error())
-	}
-	return snap
-}
 
 // onNode returns e's pods on node ("" for every pod).
 func onNode(e *eval.Engine, node string) []*model.Endpoint {
@@ -62,7 +44,7 @@ func sizeName(cfg synth.Config) string {
 // not with pairs of pods.
 func BenchmarkCompile(b *testing.B) {
 	for _, cfg := range benchSizes {
-		snap := synthSnapshot(b, cfg)
+		snap := compiletest.Synth(b, cfg)
 		e := eval.New(snap, eval.Options{})
 		for _, node := range []string{"node-0", ""} {
 			name := sizeName(cfg) + "/node=" + node

@@ -18,18 +18,29 @@ import (
 // additions, deletions, relabellings and readdressings (reported with
 // EndpointsChanged), policy edits and node changes, compiling with the
 // cache gives exactly what a fresh compilation gives.
-func TestCompilerIncremental(t *testing.T) {
+func TestCompilerIncremental(t *testing.T) { checkIncremental(t, 23, false) }
+
+// TestCompilerFollowsTracker is TestCompilerIncremental with the engine
+// that eval.Tracker updates in place, as the agent uses it: the Compiler
+// then also reuses chains between compilations.
+func TestCompilerFollowsTracker(t *testing.T) { checkIncremental(t, 29, true) }
+
+func checkIncremental(t *testing.T, stream uint64, tracker bool) {
 	iters := 300
 	if testing.Short() {
 		iters = 60
 	}
 	for seed := range uint64(iters) {
-		r := rand.New(rand.NewPCG(seed, 23))
+		r := rand.New(rand.NewPCG(seed, stream))
 		snap := randomCluster(r)
 		opts := eval.Options{IPBlockExternalOnly: seed%3 == 0}
 		node := "node0"
 		if seed%2 == 0 {
 			node = "" // every pod local
+		}
+		var tr *eval.Tracker
+		if tracker {
+			tr = eval.NewTracker(snap, opts)
 		}
 		c := compile.NewCompiler(compile.Options{})
 		nsLabels := func(ns string) map[string]string {
@@ -39,21 +50,28 @@ func TestCompilerIncremental(t *testing.T) {
 			return nil
 		}
 		for step := range 12 {
-			e := eval.New(snap, opts)
-			local := localPods(e, node)
-			got, err := c.Compile(e, local)
+			fresh := eval.New(snap, opts)
+			e := fresh
+			if tr != nil {
+				e = tr.Engine()
+			}
+			got, err := c.Compile(e, localPods(e, node))
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := compile.Compile(e, local, compile.Options{})
+			want, err := compile.Compile(fresh, localPods(fresh, node), compile.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(want.Ruleset, got.Ruleset) {
-				t.Fatalf("seed %d step %d: cached compile differs from a fresh one:\n%s",
-					seed, step, nft.RenderDelta(nft.Diff(want.Ruleset, got.Ruleset)))
+				t.Fatalf("seed %d step %d (tracker %v): cached compile differs from a fresh one:\n%s",
+					seed, step, tracker, nft.RenderDelta(nft.Diff(want.Ruleset, got.Ruleset)))
 			}
-			snap = mutate(r, snap, c, nsLabels)
+			var chs []eval.Change
+			snap, chs = mutate(r, snap, c, nsLabels)
+			if tr != nil {
+				tr.Apply(chs...)
+			}
 		}
 	}
 }
@@ -68,14 +86,9 @@ func localPods(e *eval.Engine, node string) []*model.Endpoint {
 	return out
 }
 
-// mutate returns a copy of snap with one random change, reported to c.
-func mutate(r *rand.Rand, snap *model.Snapshot, c *compile.Compiler, nsLabels func(string) map[string]string) *model.Snapshot {
-	next, _ := mutateChanges(r, snap, c, nsLabels)
-	return next
-}
-
-// mutateChanges is mutate that also returns the change for eval.Tracker.
-func mutateChanges(r *rand.Rand, snap *model.Snapshot, c *compile.Compiler, nsLabels func(string) map[string]string) (*model.Snapshot, []eval.Change) {
+// mutate returns a copy of snap with one random change, reported to c,
+// and the change for eval.Tracker.
+func mutate(r *rand.Rand, snap *model.Snapshot, c *compile.Compiler, nsLabels func(string) map[string]string) (*model.Snapshot, []eval.Change) {
 	next := *snap
 	next.Endpoints = slices.Clone(snap.Endpoints)
 	next.Policies = slices.Clone(snap.Policies)
@@ -162,52 +175,6 @@ func mutateChanges(r *rand.Rand, snap *model.Snapshot, c *compile.Compiler, nsLa
 		return &next, chs
 	}
 	return &next, nil
-}
-
-// TestCompilerFollowsTracker is TestCompilerIncremental with the engine
-// that eval.Tracker updates in place, as the agent uses it: the Compiler
-// then also reuses chains between compilations.
-func TestCompilerFollowsTracker(t *testing.T) {
-	iters := 300
-	if testing.Short() {
-		iters = 60
-	}
-	for seed := range uint64(iters) {
-		r := rand.New(rand.NewPCG(seed, 29))
-		snap := randomCluster(r)
-		opts := eval.Options{IPBlockExternalOnly: seed%3 == 0}
-		node := "node0"
-		if seed%2 == 0 {
-			node = ""
-		}
-		tr := eval.NewTracker(snap, opts)
-		c := compile.NewCompiler(compile.Options{})
-		nsLabels := func(ns string) map[string]string {
-			if n := snap.Namespaces[ns]; n != nil {
-				return n.Labels
-			}
-			return nil
-		}
-		for step := range 12 {
-			e := tr.Engine()
-			got, err := c.Compile(e, localPods(e, node))
-			if err != nil {
-				t.Fatal(err)
-			}
-			fresh := eval.New(snap, opts)
-			want, err := compile.Compile(fresh, localPods(fresh, node), compile.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(want.Ruleset, got.Ruleset) {
-				t.Fatalf("seed %d step %d: compile with the tracker's engine and cache differs from a fresh one:\n%s",
-					seed, step, nft.RenderDelta(nft.Diff(want.Ruleset, got.Ruleset)))
-			}
-			var chs []eval.Change
-			snap, chs = mutateChanges(r, snap, c, nsLabels)
-			tr.Apply(chs...)
-		}
-	}
 }
 
 // TestCompilerNamedPortPodAdd adds a pod that a named-port egress rule

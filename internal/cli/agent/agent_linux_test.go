@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/vishvananda/netns"
 
+	"github.com/bulkhead/bulkhead/agent/agenttest"
 	"github.com/bulkhead/bulkhead/dataplane"
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/synth"
@@ -29,47 +29,6 @@ import (
 	"github.com/bulkhead/bulkhead/nft/compile"
 	"github.com/bulkhead/bulkhead/parse/manifest"
 )
-
-// requireRoot skips a privileged test loudly when not root.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skipf("SKIPPED %s: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create a network namespace and program nftables; CI runs it as root", t.Name())
-	}
-}
-
-// newNetNS creates a network namespace for the test, without entering it
-// (the calling thread goes back to its own), and closes its only handle,
-// deleting it, when the test ends.
-func newNetNS(t testing.TB) netns.NsHandle {
-	t.Helper()
-	requireRoot(t)
-	var ns netns.NsHandle
-	var err error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		orig, e := netns.Get()
-		if e != nil {
-			err = e
-			runtime.UnlockOSThread()
-			return
-		}
-		defer orig.Close()
-		ns, err = netns.New()
-		if e := netns.Set(orig); e != nil {
-			return // the thread stays locked and dies with the goroutine
-		}
-		runtime.UnlockOSThread()
-	}()
-	<-done
-	if err != nil {
-		t.Fatalf("new netns: %v", err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	return ns
-}
 
 // writeCluster writes a generated cluster with every pod on node-0 to
 // path, atomically (rename), with a modification time no other write of
@@ -259,7 +218,7 @@ func tail(s string) string {
 // converge to the ruleset of the manifests. A table of another owner in
 // the namespace must come out untouched, and no other table may appear.
 func TestPrivilegedAgentKilledMidUpdate(t *testing.T) {
-	ns := newNetNS(t)
+	ns := agenttest.NewNetNS(t)
 	iterations := 6
 	if testing.Short() {
 		iterations = 2
@@ -377,7 +336,7 @@ func firstLines(s string, n int) string {
 // exits 0; with an invalid manifest added it exits 1 and leaves the table
 // as it was.
 func TestPrivilegedAgentOnce(t *testing.T) {
-	ns := newNetNS(t)
+	ns := agenttest.NewNetNS(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cluster.yaml")
 	writeCluster(t, path, synth.Config{Pods: 200, Policies: 40, AdminPolicies: 3, Seed: 3}, time.Now())
