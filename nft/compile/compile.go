@@ -377,16 +377,22 @@ func (c *compiler) ruleset() *nft.Ruleset {
 	return rs
 }
 
-// forwardChain is the base chain: replies first, then a packet from a
-// local pod to itself, then the source's egress chain and the
-// destination's ingress chain, each of which returns if its direction
-// allows the packet and drops it otherwise.
+// forwardChain is the base chain: replies first, and IPv6 neighbour
+// discovery, then a packet from a local pod to itself, then the source's
+// egress chain and the destination's ingress chain, each of which returns
+// if its direction allows the packet and drops it otherwise.
 func forwardChain() nft.Chain {
 	return nft.Chain{
 		Name: ForwardChain, Hook: nft.HookForward, Policy: nft.PolicyAccept,
 		Rules: []nft.Rule{
 			// ct state established,related accept
 			{Stmts: []nft.Stmt{nft.CtStateIn{States: nft.CtEstablished | nft.CtRelated}, nft.VerdictAccept}, Comment: "replies and related packets of allowed connections"},
+			// ct state untracked meta l4proto 58 accept: conntrack leaves
+			// exactly IPv6 neighbour discovery (router and neighbour
+			// solicitations and advertisements) and MLD untracked; bridged
+			// between pods they cross this hook, and dropping them would
+			// cut IPv6 between pods that policies let talk.
+			{Stmts: []nft.Stmt{nft.CtStateIn{States: nft.CtUntracked}, nft.L4ProtoIs{Proto: protoICMPv6}, nft.VerdictAccept}, Comment: "IPv6 neighbour discovery and MLD (untracked ICMPv6)"},
 			// ip saddr . ip daddr @self_v4 accept
 			{Stmts: []nft.Stmt{nft.InSet{Key: nft.KeyAddrPair4, Set: SelfV4}, nft.VerdictAccept}, Comment: "a pod may always reach itself"},
 			// ip6 saddr . ip6 daddr @self_v6 accept
@@ -402,5 +408,8 @@ func forwardChain() nft.Chain {
 		},
 	}
 }
+
+// protoICMPv6 is ipv6-icmp's protocol number.
+const protoICMPv6 nft.Proto = 58
 
 var errOtherWithPorts = errors.New("a rule matches other protocols but not every port, which nftables rules here cannot express")

@@ -184,3 +184,33 @@ func TestCompileDeterministic(t *testing.T) {
 		t.Error("reversed pods: same text, different values")
 	}
 }
+
+// TestNeighbourDiscovery checks that untracked ICMPv6 (neighbour
+// discovery, which conntrack leaves untracked) passes isolated pods, and
+// that nothing else untracked does.
+func TestNeighbourDiscovery(t *testing.T) {
+	client := &model.Endpoint{Kind: model.EndpointPod, Namespace: "a", Name: "client", Labels: map[string]string{"app": "client"},
+		IPs: []netip.Addr{netip.MustParseAddr("fd00::1")}}
+	web := &model.Endpoint{Kind: model.EndpointPod, Namespace: "a", Name: "web", Labels: map[string]string{"app": "web"},
+		IPs: []netip.Addr{netip.MustParseAddr("fd00::2")}, Ports: []model.ContainerPort{http8080}}
+	rs, err := compile.Node(eval.New(egressToWeb(client, web), eval.Options{}), []*model.Endpoint{client, web}, compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		p    nft.Packet
+		want nft.Verdict
+	}{
+		{"neighbour solicitation", nft.Packet{Src: client.IPs[0], Dst: netip.MustParseAddr("ff02::1:ff00:2"), Proto: 58, Ct: nft.CtUntracked}, nft.VerdictAccept},
+		{"neighbour advertisement", nft.Packet{Src: client.IPs[0], Dst: web.IPs[0], Proto: 58, Ct: nft.CtUntracked}, nft.VerdictAccept},
+		{"ping", nft.Packet{Src: client.IPs[0], Dst: web.IPs[0], Proto: 58, Ct: nft.CtNew}, nft.VerdictDrop},
+		{"untracked TCP", nft.Packet{Src: client.IPs[0], Dst: web.IPs[0], Proto: nft.ProtoTCP, DPort: 22, Ct: nft.CtUntracked}, nft.VerdictDrop},
+	}
+	for _, tt := range tests {
+		tt.p.Hook = nft.HookForward
+		if got := nft.Trace(rs, tt.p); got != tt.want {
+			t.Errorf("%s (%v): %v, want %v", tt.name, tt.p, got, tt.want)
+		}
+	}
+}

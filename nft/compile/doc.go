@@ -8,6 +8,7 @@
 //
 //	chain filter_forward (hook forward, policy accept)
 //	    ct state established,related accept
+//	    ct state untracked meta l4proto ipv6-icmp accept  neighbour discovery
 //	    ip saddr . ip daddr @self_v4 accept        pod to itself
 //	    ip saddr vmap @egress_v4                   local pod -> its egress chain
 //	    ip daddr vmap @ingress_v4                  local pod -> its ingress chain
