@@ -20,6 +20,7 @@ import (
 	"github.com/bulkhead/bulkhead/agent"
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
+	"github.com/bulkhead/bulkhead/kube"
 )
 
 type flagpole struct {
@@ -35,6 +36,9 @@ type flagpole struct {
 	clusterCIDRs   []string
 	logLevel       string
 	logFormat      string
+	live           bool
+	kubeconfig     string
+	kubeContext    string
 }
 
 // DefaultMetricsAddress is where the agent serves /metrics unless told
@@ -45,7 +49,7 @@ const DefaultMetricsAddress = "127.0.0.1:9743"
 func NewCommand(streams cmdutil.IOStreams, log *slog.Logger) *cobra.Command {
 	f := &flagpole{}
 	cmd := &cobra.Command{
-		Use:   "agent --node-name NODE PATH...",
+		Use:   "agent --node-name NODE (PATH... | --live)",
 		Short: "Enforce the policies on this node with nftables, following the cluster",
 		Long: `Agent enforces the cluster's policies for the pods of one node: it compiles
 them into one nftables table, "table inet bulkhead", applies it over netlink
@@ -53,8 +57,9 @@ in one atomic transaction, and keeps it in step as the cluster changes. It
 touches no other table.
 
 The cluster's state is read from manifests (files or directories, re-read
-when they change); the node's pods are those whose spec.nodeName is
---node-name. Every change is logged with the chains, policies and pods it
+when they change), or with --live (or --kubeconfig, --context) from the API
+server, followed with watches; the node's pods are those whose
+spec.nodeName is --node-name. Every change is logged with the chains, policies and pods it
 concerns; /metrics on --metrics-address exports the ruleset's size, sync
 durations and errors.
 
@@ -63,8 +68,9 @@ leaves the ruleset in force, and is logged, counted and retried. Stopping
 the agent leaves the ruleset in force too; a restarted agent replaces the
 table whole with its first transaction. See docs/enforcement.md.`,
 		Example: `  bulkhead agent --node-name node-1 /etc/bulkhead/manifests
+  bulkhead agent --node-name "$NODE_NAME" --live
   bulkhead agent --node-name "$NODE_NAME" --once cluster/`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(cmd.Context(), streams, f, args)
 		},
@@ -83,6 +89,9 @@ table whole with its first transaction. See docs/enforcement.md.`,
 	fs.StringSliceVar(&f.clusterCIDRs, "cluster-cidr", nil, "address ranges of the cluster (pod and service CIDRs); repeatable")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&f.live, "live", false, "follow the API server of the current kubeconfig context (in a pod: its service account) instead of manifests")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file of the cluster to follow (implies --live)")
+	fs.StringVar(&f.kubeContext, "context", "", "kubeconfig context of the cluster to follow (implies --live)")
 	return cmd
 }
 
@@ -102,6 +111,15 @@ func run(ctx context.Context, streams cmdutil.IOStreams, f *flagpole, paths []st
 		}
 		opts.ClusterCIDRs = append(opts.ClusterCIDRs, p)
 	}
+	live := f.live || f.kubeconfig != "" || f.kubeContext != ""
+	switch {
+	case live && len(paths) > 0:
+		return cmdutil.Invalidf("give manifest PATHs or --live (--kubeconfig, --context), not both")
+	case !live && len(paths) == 0:
+		return cmdutil.Invalidf("no cluster state: give manifest files or directories, or --live")
+	case live && f.once:
+		return cmdutil.Invalidf("--once reads manifests; it does not follow a live cluster")
+	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
 			return cmdutil.Invalidf("%v", err)
@@ -116,7 +134,16 @@ func run(ctx context.Context, streams cmdutil.IOStreams, f *flagpole, paths []st
 	if resync == 0 {
 		resync = -1
 	}
-	src := &agent.ManifestSource{Paths: paths, PollInterval: f.pollInterval, Resync: resync, Logger: log}
+	manifests := &agent.ManifestSource{Paths: paths, PollInterval: f.pollInterval, Resync: resync, Logger: log}
+	var src agent.Source = manifests
+	if live {
+		cluster, err := kube.Config{Kubeconfig: f.kubeconfig, Context: f.kubeContext}.Connect()
+		if err != nil {
+			return cmdutil.Invalid(err)
+		}
+		log.Info("following the cluster", "cluster", cluster.Name())
+		src = agent.KubeSource{Syncer: cluster.Syncer(kube.SyncOptions{Options: kube.Options{Log: log}, Resync: resync})}
+	}
 	a, err := agent.New(agent.Config{
 		NodeName: f.nodeName, Source: src, Applier: applier, Engine: opts, Table: f.table,
 		IgnoreInvalid: f.ignoreInvalid, Logger: log,
@@ -125,7 +152,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, f *flagpole, paths []st
 		return cmdutil.Invalid(err)
 	}
 	if f.once {
-		return runOnce(ctx, a, src)
+		return runOnce(ctx, a, manifests)
 	}
 	if f.metricsAddress != "" {
 		stop, err := serveMetrics(ctx, f.metricsAddress, a, log)

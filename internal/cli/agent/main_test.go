@@ -8,6 +8,7 @@ import (
 
 	cliagent "github.com/bulkhead/bulkhead/internal/cli/agent"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
+	"github.com/bulkhead/bulkhead/internal/kubetest"
 )
 
 // helperEnv, when set to 1, makes the test binary run `bulkhead` with
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(2)
 	}
-	os.Exit(m.Run())
+	kubetest.Main(m)
 }
 
 // runCLI runs the agent command as `bulkhead agent ARGS...` would.
