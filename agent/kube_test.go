@@ -25,7 +25,7 @@ func TestFromKube(t *testing.T) {
 		{"resync", kube.Update{Snapshot: snap, Resync: true}, Update{Snapshot: snap, Resync: true, Cause: "periodic resync", Delta: &Delta{}}},
 		{"changes", kube.Update{Snapshot: snap,
 			Events: []kube.Event{ev("Pod", "web", kube.Added), ev("NetworkPolicy", "deny", kube.Deleted), ev("Pod", "a", kube.Updated), ev("Pod", "b", kube.Updated)},
-			Delta: kube.Delta{Endpoints: []kube.EndpointChange{{New: web}}, Policies: []kube.PolicyChange{{Old: pol}}}},
+			Delta:  kube.Delta{Endpoints: []kube.EndpointChange{{New: web}}, Policies: []kube.PolicyChange{{Old: pol}}}},
 			Update{Snapshot: snap, Cause: "pod shop/web added; networkpolicy shop/deny deleted; pod shop/a updated; and 1 more",
 				Delta: &Delta{Endpoints: []EndpointChange{{New: web}}, Policies: []PolicyChange{{Old: pol}}}}},
 	}
