@@ -129,6 +129,9 @@ func (a *Agent) Sync(ctx context.Context, u Update) error {
 		"compiled_in", a.cfg.Now().Sub(start).Round(10*time.Microsecond))
 	if err := a.cfg.Applier.Apply(ctx, res.Ruleset); err != nil {
 		a.dirty = true
+		if ctx.Err() != nil {
+			return ctx.Err() // stopping: not a failure
+		}
 		a.fail(StageApply, "cannot apply the ruleset; the previous one stays in force", err)
 		return err
 	}
