@@ -124,18 +124,14 @@ func Compile(e *eval.Engine, local []*model.Endpoint, opts Options) (*Result, er
 
 func compileWith(e *eval.Engine, local []*model.Endpoint, opts Options, k *cache) (*Result, error) {
 	c := newCompiler(e, opts, k)
-	pods := slices.Clone(local)
-	slices.SortFunc(pods, func(a, b *model.Endpoint) int {
-		if a == nil || b == nil {
-			return cmp.Compare(boolInt(a != nil), boolInt(b != nil))
-		}
-		return cmp.Compare(a.ID(), b.ID())
-	})
-	pods = slices.Compact(pods)
-	for _, ep := range pods {
-		if ep == nil || !ep.IsPolicySubject() || len(ep.IPs) == 0 {
+	// The order of local does not matter: pods of one group share their
+	// chain whichever comes first, and every list in the result is sorted.
+	seen := make(map[*model.Endpoint]bool, len(local))
+	for _, ep := range local {
+		if ep == nil || seen[ep] || !ep.IsPolicySubject() || len(ep.IPs) == 0 {
 			continue
 		}
+		seen[ep] = true
 		restricted := false
 		for _, dir := range model.Directions {
 			p := e.ProgramOf(ep, dir)
@@ -174,13 +170,6 @@ func compileWith(e *eval.Engine, local []*model.Endpoint, opts Options, k *cache
 		c.info[name] = info
 	}
 	return &Result{Ruleset: rs, Chains: c.info, Warnings: c.warnings(), Stats: st}, nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // familyIndex is 0 for IPv4 and 1 for IPv6.
