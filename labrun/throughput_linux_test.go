@@ -49,13 +49,16 @@ spec:
 // node namespaces, so both rulesets see every packet): iperf3 TCP, and
 // iperf3 UDP with 64-byte datagrams at a 400 Mbit/s offered rate (far
 // more than one core forwards), with the shop's compiled rules on both
-// nodes and with no table at all (and so no conntrack), alternating in
-// every iteration. Run it as
+// nodes, with a table holding only their first rule (ct state
+// established,related accept: conntrack's share of the cost) and with no
+// table at all (and so no conntrack), alternating in every iteration.
+// Run it as
 //
 //	go test ./labrun -run '^$' -bench PrivilegedThroughput -benchtime 8x -v
 //
 // The rates are medians over the iterations; overhead-% is 100 × (1 −
-// the median of the per-iteration ratios with rules / without). The UDP
+// the median of the per-iteration ratios of a mode's rate to the no-table
+// rate). The UDP
 // rate counts datagrams that arrived: with veth links the whole path,
 // both nodes' forwarding included, runs on the sender's CPU, so the rate
 // measures the per-packet cost of the path.
@@ -98,10 +101,21 @@ func BenchmarkPrivilegedThroughput(b *testing.B) {
 		}
 	}()
 
-	// One applier per node, to put the rules in and take the table out.
+	// One applier per node, to put a ruleset in and take the table out.
+	// The modes: no table at all (so no conntrack either); a table whose
+	// only rule is the compiled ruleset's first, "ct state
+	// established,related accept" (what conntrack alone costs); the
+	// agent's full ruleset.
+	const (
+		none = iota
+		ctOnly
+		full
+		modes
+	)
+	modeNames := [modes]string{"norules", "ctonly", "rules"}
 	type node struct {
 		ap *dataplane.Netlink
-		rs *nft.Ruleset
+		rs [modes]*nft.Ruleset
 	}
 	var nodes []node
 	for _, n := range s.Nodes() {
@@ -109,6 +123,9 @@ func BenchmarkPrivilegedThroughput(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		fwd := rs.Chains[slices.IndexFunc(rs.Chains, func(c nft.Chain) bool { return c.Hook == nft.HookForward })]
+		fwd.Rules = fwd.Rules[:1]
+		ct := &nft.Ruleset{Chains: []nft.Chain{fwd}}
 		ns, err := l.NodeNetns(n)
 		if err != nil {
 			b.Fatal(err)
@@ -118,15 +135,15 @@ func BenchmarkPrivilegedThroughput(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer ap.Close()
-		nodes = append(nodes, node{ap, rs})
+		nodes = append(nodes, node{ap, [modes]*nft.Ruleset{nil, ct, rs}})
 	}
-	setRules := func(on bool) {
+	setMode := func(m int) {
 		for _, n := range nodes {
 			var err error
-			if on {
-				err = n.ap.Apply(ctx, n.rs)
-			} else {
+			if m == none {
 				err = n.ap.Delete(ctx)
+			} else {
+				err = n.ap.Apply(ctx, n.rs[m])
 			}
 			if err != nil {
 				b.Fatal(err)
@@ -168,49 +185,45 @@ func BenchmarkPrivilegedThroughput(b *testing.B) {
 	}
 	// Probe first, so that a ruleset that drops the flow fails loudly
 	// instead of measuring nothing.
-	setRules(true)
+	setMode(full)
 	if ok, err := l.Probe(ctx, client, serverAddr, model.TCP, 9); err != nil || ok {
 		b.Fatalf("with rules, %s -> %s 9/TCP: connected %v, err %v; want denied", client, server, ok, err)
 	}
 
-	// Each iteration measures both modes, in ABBA order across
-	// iterations so that drift in the machine's load cancels out; the
-	// figures are medians, and the overheads medians of the
-	// per-iteration ratios.
-	var tcp, udp, loss [2][]float64 // [without, with]
-	var tcpRatio, udpRatio []float64
+	// Each iteration measures every mode, in an order that rotates and
+	// reverses across iterations so that drift in the machine's load
+	// cancels out; the rates are medians, and the overheads medians of
+	// the per-iteration ratios to the no-table rate.
+	var tcp, udp, loss, tcpRatio, udpRatio [modes][]float64
+	orders := [][]int{{none, ctOnly, full}, {full, ctOnly, none}, {ctOnly, full, none}, {none, full, ctOnly}}
 	iter := 0
 	for b.Loop() {
-		order := []bool{false, true}
-		if iter%2 == 1 {
-			order = []bool{true, false}
-		}
-		for _, on := range order {
-			setRules(on)
-			i := 0
-			if on {
-				i = 1
-			}
-			tcp[i] = append(tcp[i], run().bitsPerSecond)
+		for _, m := range orders[iter%len(orders)] {
+			setMode(m)
+			tcp[m] = append(tcp[m], run().bitsPerSecond)
 			u := run("-u", "-l", "64", "-b", "400M")
-			udp[i] = append(udp[i], u.bitsPerSecond)
-			loss[i] = append(loss[i], u.lostPercent)
+			udp[m] = append(udp[m], u.bitsPerSecond)
+			loss[m] = append(loss[m], u.lostPercent)
 		}
-		tcpRatio = append(tcpRatio, tcp[1][iter]/tcp[0][iter])
-		udpRatio = append(udpRatio, udp[1][iter]/udp[0][iter])
-		b.Logf("iteration %d: TCP %.2f / %.2f Gbit/s, UDP-64 %.1f / %.1f kpps (no rules / rules)",
-			iter, tcp[0][iter]/1e9, tcp[1][iter]/1e9, udp[0][iter]/512/1e3, udp[1][iter]/512/1e3)
+		for m := range modes {
+			tcpRatio[m] = append(tcpRatio[m], tcp[m][iter]/tcp[none][iter])
+			udpRatio[m] = append(udpRatio[m], udp[m][iter]/udp[none][iter])
+		}
+		b.Logf("iteration %d: TCP %.2f / %.2f / %.2f Gbit/s, UDP-64 %.1f / %.1f / %.1f kpps (no table / conntrack only / rules)", iter,
+			tcp[none][iter]/1e9, tcp[ctOnly][iter]/1e9, tcp[full][iter]/1e9,
+			udp[none][iter]/512/1e3, udp[ctOnly][iter]/512/1e3, udp[full][iter]/512/1e3)
 		iter++
 	}
 	b.StopTimer()
-	b.ReportMetric(median(tcp[0])/1e9, "tcp-Gbit/s-norules")
-	b.ReportMetric(median(tcp[1])/1e9, "tcp-Gbit/s-rules")
-	b.ReportMetric(100*(1-median(tcpRatio)), "tcp-overhead-%")
-	b.ReportMetric(median(udp[0])/512/1e3, "udp64-kpps-norules")
-	b.ReportMetric(median(udp[1])/512/1e3, "udp64-kpps-rules")
-	b.ReportMetric(100*(1-median(udpRatio)), "udp64-overhead-%")
-	b.ReportMetric(median(loss[0]), "udp64-loss-%-norules")
-	b.ReportMetric(median(loss[1]), "udp64-loss-%-rules")
+	for m := range modes {
+		b.ReportMetric(median(tcp[m])/1e9, "tcp-Gbit/s-"+modeNames[m])
+		b.ReportMetric(median(udp[m])/512/1e3, "udp64-kpps-"+modeNames[m])
+		b.ReportMetric(median(loss[m]), "udp64-loss-%-"+modeNames[m])
+		if m != none {
+			b.ReportMetric(100*(1-median(tcpRatio[m])), "tcp-overhead-%-"+modeNames[m])
+			b.ReportMetric(100*(1-median(udpRatio[m])), "udp64-overhead-%-"+modeNames[m])
+		}
+	}
 }
 
 func median(xs []float64) float64 {
