@@ -142,17 +142,15 @@ func (e *Engine) Options() Options { return e.opts }
 
 // Endpoints returns every endpoint: pods and workloads in ID order, then
 // nodes, then the external address ranges. The caller must not modify it.
-func (e *Engine) Endpoints() []*model.Endpoint { return e.endpoints }
+func (e *Engine) Endpoints() []*model.Endpoint { return e.ord.get(e).view }
 
 // Policies returns the snapshot's policies in evaluation order.
 func (e *Engine) Policies() []*model.Policy { return e.policies }
 
 // Lookup returns the endpoint with the given ID, or nil.
 func (e *Engine) Lookup(id string) *model.Endpoint {
-	for _, ep := range e.endpoints {
-		if ep.ID() == id {
-			return ep
-		}
+	if i, ok := e.byID[id]; ok {
+		return e.endpoints[i]
 	}
 	return nil
 }

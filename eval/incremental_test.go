@@ -98,7 +98,21 @@ func TestIncrementalAgreesWithRebuild(t *testing.T) {
 				if tr.Rebuilds() == before {
 					incremental++
 				}
-				fresh := New(tr.Snapshot(), opts).Connectivity()
+				freshEng := New(tr.Snapshot(), opts)
+				fresh := freshEng.Connectivity()
+				var gotIDs, wantIDs []string
+				for _, ep := range tr.Engine().Endpoints() {
+					gotIDs = append(gotIDs, ep.ID())
+				}
+				for _, ep := range freshEng.Endpoints() {
+					wantIDs = append(wantIDs, ep.ID())
+					if tr.Engine().Lookup(ep.ID()) == nil {
+						t.Fatalf("seed %d step %d: Lookup(%s) = nil after %s", seed, step, ep.ID(), describe(ch))
+					}
+				}
+				if diff := cmp.Diff(wantIDs, gotIDs); diff != "" {
+					t.Fatalf("seed %d step %d (%s): Endpoints() differ (-rebuild +incremental):\n%s", seed, step, describe(ch), diff)
+				}
 				if diff := cmp.Diff(connLines(fresh), connLines(tr.Engine().Connectivity())); diff != "" {
 					t.Fatalf("seed %d step %d (%+v): incremental connectivity differs from a rebuild (-rebuild +incremental):\n%s", seed, step, describe(ch), diff)
 				}

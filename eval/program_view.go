@@ -1,6 +1,9 @@
 package eval
 
 import (
+	"net/netip"
+	"slices"
+
 	"github.com/bulkhead/bulkhead/model"
 )
 
@@ -44,6 +47,28 @@ func (e *Engine) ProgramOf(ep *model.Endpoint, dir model.Direction) *Program {
 	return &Program{e: e, p: p, ID: p.id}
 }
 
+// Policies returns the policies whose rules the program runs, in
+// evaluation order, then the isolating NetworkPolicies that have no rule
+// for its direction (they deny by isolating alone).
+func (p *Program) Policies() []*model.Policy {
+	var out []*model.Policy
+	for _, r := range p.p.rules {
+		if len(out) == 0 || out[len(out)-1] != r.pol {
+			out = append(out, r.pol)
+		}
+	}
+	for _, pol := range p.p.isolating {
+		if !slices.Contains(out, pol) {
+			out = append(out, pol)
+		}
+	}
+	return out
+}
+
+// IsolatingPolicies returns the NetworkPolicies that isolate the
+// program's endpoints in its direction.
+func (p *Program) IsolatingPolicies() []*model.Policy { return slices.Clone(p.p.isolating) }
+
 // Direction returns the program's direction.
 func (p *Program) Direction() model.Direction { return p.p.dir }
 
@@ -81,13 +106,16 @@ func (e *Engine) PeerKind(id int) model.PeerKind { return e.peers[id].peer.Kind 
 // order: pods and workloads for pod peers, and for IP-based peers every
 // pod, node and external range whose addresses the peer contains.
 func (e *Engine) PeerEndpoints(id int) []*model.Endpoint {
-	var out []*model.Endpoint
+	o := e.ord.get(e)
+	var ids []int32
 	for _, c := range e.peers[id].list {
-		for _, m := range e.classes[c].members {
-			out = append(out, e.endpoints[m])
-		}
+		ids = append(ids, e.classes[c].members...)
 	}
-	model.SortEndpoints(out)
+	slices.SortFunc(ids, func(a, b int32) int { return int(o.rank[a] - o.rank[b]) })
+	out := make([]*model.Endpoint, len(ids))
+	for i, m := range ids {
+		out[i] = e.endpoints[m]
+	}
 	return out
 }
 
@@ -99,28 +127,22 @@ func (e *Engine) PeerIPs(id int) model.IPSet {
 	info := e.peers[id]
 	switch info.peer.Kind {
 	case model.PeerPods:
-		var ips []model.IPSet
-		for _, ep := range e.PeerEndpoints(id) {
-			ips = append(ips, model.IPsOf(ep.IPs))
+		var ips []netip.Addr
+		for _, c := range info.list {
+			for _, m := range e.classes[c].members {
+				ips = append(ips, e.endpoints[m].IPs...)
+			}
 		}
-		var s model.IPSet
-		for _, x := range ips {
-			s = s.Union(x)
-		}
-		return s
+		return model.IPsOf(ips)
 	case model.PeerIPBlock:
 		if e.opts.IPBlockExternalOnly {
-			var pods []model.IPSet
+			var pods []netip.Addr
 			for _, ep := range e.Endpoints() {
 				if ep.IsPodLike() && !ep.HostNetwork {
-					pods = append(pods, model.IPsOf(ep.IPs))
+					pods = append(pods, ep.IPs...)
 				}
 			}
-			s := info.peer.IPs
-			for _, p := range pods {
-				s = s.Subtract(p)
-			}
-			return s
+			return info.peer.IPs.Subtract(model.IPsOf(pods))
 		}
 		return info.peer.IPs
 	case model.PeerNetworks, model.PeerNodes:
