@@ -199,7 +199,7 @@ func (l *Lab) probeTCP(ctx context.Context, ns string, from netip.Addr, to netip
 		}()
 	}
 	launch()
-	ticker := time.NewTicker(time.Until(deadline) / resends)
+	ticker := time.NewTicker(max(time.Until(deadline)/resends, time.Millisecond))
 	defer ticker.Stop()
 	for launched := 1; ; {
 		select {
