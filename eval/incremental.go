@@ -437,7 +437,15 @@ func (e *Engine) setPolicy(old, next *model.Policy) ([]ConnChange, bool) {
 	}
 	slices.Sort(affected)
 	affected = slices.Compact(affected)
-	var rows, cols []int32
+	// Classes whose program changed the same way (old -> new) share one
+	// pass over the peer classes that finds those whose side verdict
+	// differs; only their pairs are recomputed.
+	type move struct {
+		d      int
+		p0, p1 *program
+	}
+	moved := map[move][]int32{}
+	var order []move
 	for _, c := range affected {
 		for d := range model.Directions {
 			before := e.prog[d][c]
@@ -446,55 +454,51 @@ func (e *Engine) setPolicy(old, next *model.Policy) ([]ConnChange, bool) {
 				e.partition(p)
 			}
 			if p != before {
-				if d == 1 {
-					rows = append(rows, c)
-				} else {
-					cols = append(cols, c)
+				m := move{d, before, p}
+				if _, ok := moved[m]; !ok {
+					order = append(order, m)
 				}
+				moved[m] = append(moved[m], c)
 			}
 		}
 	}
 	var out []ConnChange
-	for _, sc := range rows {
-		oldRow := e.conn.pairs[sc]
-		newRow := e.computeRow(sc)
-		e.conn.pairs[sc] = newRow
-		diffRows(oldRow, newRow, func(dc, v0, v1 int32) { e.pairChanged(sc, dc, v0, v1, &out) })
-	}
-	for _, dc := range cols {
-		for y := range e.classes {
-			sc := int32(y)
-			v0, _ := e.conn.lookup(sc, dc)
-			v1 := e.pairVerdictFiltered(sc, dc)
-			if v0 != v1 {
-				e.conn.set(sc, dc, v1)
-				e.pairChanged(sc, dc, v0, v1, &out)
+	for _, m := range order {
+		peers := e.sideDiff(m.p0, m.p1)
+		for _, c := range moved[m] {
+			for _, y := range peers {
+				sc, dc := c, y
+				if m.d == 0 {
+					sc, dc = y, c
+				}
+				v0, _ := e.conn.lookup(sc, dc)
+				if v1 := e.pairVerdictFiltered(sc, dc); v0 != v1 {
+					e.conn.set(sc, dc, v1)
+					e.pairChanged(sc, dc, v0, v1, &out)
+				}
 			}
 		}
 	}
 	return out, true
 }
 
-// diffRows calls f for every destination whose verdict differs between
-// two rows sorted by destination.
-func diffRows(a, b []classPair, f func(dc, v0, v1 int32)) {
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case j == len(b) || i < len(a) && a[i].dst < b[j].dst:
-			f(a[i].dst, a[i].verdict, verdictNone)
-			i++
-		case i == len(a) || b[j].dst < a[i].dst:
-			f(b[j].dst, verdictNone, b[j].verdict)
-			j++
-		default:
-			if a[i].verdict != b[j].verdict {
-				f(a[i].dst, a[i].verdict, b[j].verdict)
-			}
-			i++
-			j++
+// sideDiff returns the peer classes for which programs p0 and p1 (nil:
+// not a subject, allowing everything) reach different verdicts.
+func (e *Engine) sideDiff(p0, p1 *program) []int32 {
+	verdict := func(p *program, c int32) int32 {
+		if p == nil {
+			return verdictAll
+		}
+		return p.groupFor(c, e.classes[c].lid).verdict
+	}
+	var out []int32
+	for y := range e.classes {
+		c := int32(y)
+		if verdict(p0, c) != verdict(p1, c) {
+			out = append(out, c)
 		}
 	}
+	return out
 }
 
 // internPeers adds pol's peers that are new and resolves them.

@@ -38,13 +38,17 @@ func BenchmarkTrackerApply(b *testing.B) {
 		relabelled := maps.Clone(sample.Labels)
 		relabelled["pod-template-hash"] = "bench"
 		fresh := newPod("bench-new-class", relabelled)
-		var pol *model.Policy
+		var pol, deny *model.Policy
 		for _, p := range snap.Policies {
-			if p.Name == "allow-dns" {
+			switch {
+			case p.Name == "allow-dns" && pol == nil:
 				pol = p
-				break
+			case p.Name == "default-deny" && deny == nil:
+				deny = p
 			}
 		}
+		ingressOnly := *deny
+		ingressOnly.EgressIsolation = false
 		changed := *pol
 		changed.Rules = append([]model.Rule(nil), pol.Rules...)
 		changed.Rules[0].Ports = []model.PortSpec{{Protocol: model.UDP, Ports: model.SinglePort(53)}}
@@ -55,6 +59,7 @@ func BenchmarkTrackerApply(b *testing.B) {
 			{"pod-add-existing-class", eval.Change{Op: eval.OpUpsert, Endpoint: same}, eval.Change{Op: eval.OpDelete, Endpoint: same}},
 			{"pod-add-new-class", eval.Change{Op: eval.OpUpsert, Endpoint: fresh}, eval.Change{Op: eval.OpDelete, Endpoint: fresh}},
 			{"policy-change", eval.Change{Op: eval.OpUpsert, Policy: &changed}, eval.Change{Op: eval.OpUpsert, Policy: pol}},
+			{"namespace-wide-policy-change", eval.Change{Op: eval.OpUpsert, Policy: &ingressOnly}, eval.Change{Op: eval.OpUpsert, Policy: deny}},
 		}
 		b.Run(fmt.Sprintf("pods=%d/pod-add-new-class-each-time", pods), func(b *testing.B) {
 			i := 0
