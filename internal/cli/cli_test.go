@@ -167,6 +167,7 @@ spec: {containers: [{name: c, image: x}]}
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Setenv("KUBECONFIG", "") // with no PATH, a KUBECONFIG would choose a cluster
 	for _, args := range [][]string{
 		{"analyze"},
 		{"analyze", shop, "-o", "yaml"},

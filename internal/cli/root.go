@@ -52,9 +52,9 @@ exact semantics of NetworkPolicy and the cluster-wide policy tiers
 		exposure.NewCommand(streams, log),
 		blastradius.NewCommand(streams, log),
 		clilab.NewCommand(streams, log),
+		cliaudit.NewCommand(streams, log),
 		clilint.NewCommand(streams, log),
 		clireport.NewCommand(streams, log),
-		cliaudit.NewCommand(streams, log),
 		watch.NewCommand(streams, log),
 	)
 	wrapArgs(root)

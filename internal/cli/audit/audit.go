@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -81,7 +80,7 @@ Exit status: 0 when no active finding is at or above --fail-on (default high),
 			if f.listChecks {
 				return nil
 			}
-			return cobra.MinimumNArgs(1)(cmd, args)
+			return f.input.Args(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(cmd.Context(), streams, log, f, args)
@@ -121,13 +120,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 		return err
 	}
 
-	// Keep a copy of stdin: the audit reads its unmodelled objects again.
-	var stdinCopy bytes.Buffer
-	loadStreams := streams
-	if slices.Contains(args, "-") && streams.In != nil {
-		loadStreams.In = io.TeeReader(streams.In, &stdinCopy)
-	}
-	in, err := f.input.Load(ctx, loadStreams, log, args)
+	in, err := f.input.Load(ctx, streams, log, args)
 	if err != nil {
 		return err
 	}
@@ -135,10 +128,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	for _, o := range in.Objects {
 		input.Objects = append(input.Objects, audit.Object{Source: o.Source, Obj: o.Obj})
 	}
-	extra, warnings := unmodelled(in.Snapshot.SkippedObjects, stdinCopy.Bytes(), "default")
-	for _, w := range warnings {
-		fmt.Fprintln(streams.ErrOut, "warning:", w)
-	}
+	extra := unmodelled(in.Unstructured, "default")
 	input.Objects = append(input.Objects, extra...)
 	log.Debug("auditing", "objects", len(input.Objects), "unmodelled", len(extra))
 

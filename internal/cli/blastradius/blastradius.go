@@ -41,7 +41,7 @@ type flagpole struct {
 func NewCommand(streams cmdutil.IOStreams, log *slog.Logger) *cobra.Command {
 	f := &flagpole{}
 	cmd := &cobra.Command{
-		Use:   "blast-radius PATH... (--from ns/name | --rank)",
+		Use:   "blast-radius (ns/name | --from ns/name | --rank) [PATH...]",
 		Short: "Show what a compromised workload can reach, directly and by lateral movement",
 		Long: `Blast-radius assumes an attacker controls one endpoint (--from: a pod, a
 workload, a node or an address) and follows every connection the policies
@@ -54,13 +54,26 @@ selector matched against the pod's labels or its namespace's labels).
 
 --rank scores every pod and workload by how much its compromise reaches (or
 how many sensitive endpoints, with --rank-by sensitive) and lists the top.`,
-		Example: `  bulkhead blast-radius examples/shop --from shop-frontend/storefront
+		Example: `  bulkhead blast-radius shop-frontend/storefront examples/shop
+  bulkhead blast-radius shop-frontend/storefront --context prod      # a live cluster
+  bulkhead blast-radius examples/shop --from shop-frontend/storefront  # the same, with a flag
   bulkhead blast-radius examples/shop --from shop-frontend/storefront --sensitive app=postgres -o json
   bulkhead blast-radius examples/shop --from 198.51.100.7          # an attacker on the internet
   bulkhead blast-radius examples/shop --rank --sensitive 'app in (postgres,redis)' --rank-by sensitive`,
-		Args: f.input.Args,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if from, _ := cmd.Flags().GetString("from"); from == "" && !f.rank {
+				if len(args) == 0 {
+					return cmdutil.Invalidf("give the compromised endpoint: blast-radius ns/name [PATH...], or --rank")
+				}
+				args = args[1:]
+			}
+			return f.input.Args(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			from, _ := cmd.Flags().GetString("from")
+			if from == "" && !f.rank {
+				from, args = args[0], args[1:]
+			}
 			return run(cmd.Context(), streams, log, f, from, args)
 		},
 	}

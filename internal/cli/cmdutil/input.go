@@ -114,7 +114,10 @@ func (f *InputFlags) EngineOptions() (eval.Options, error) {
 type Input struct {
 	Snapshot *model.Snapshot
 	Objects  []manifest.Object
-	Engine   *eval.Engine
+	// Unstructured are the manifests' objects of kinds the model leaves
+	// out (never Secrets), for the audit. Empty for a cluster source.
+	Unstructured []manifest.Unstructured
+	Engine       *eval.Engine
 	// Cluster names the cluster read (kube.Cluster.Name), "" for
 	// manifests.
 	Cluster string
@@ -145,6 +148,7 @@ func (f *InputFlags) Load(ctx context.Context, streams IOStreams, log *slog.Logg
 	}
 	var snap *model.Snapshot
 	var objs []manifest.Object
+	var unstr []manifest.Unstructured
 	var name string
 	if live {
 		res, c, err := f.ReadCluster(ctx, streams, log)
@@ -157,7 +161,7 @@ func (f *InputFlags) Load(ctx context.Context, streams IOStreams, log *slog.Logg
 		if err != nil {
 			return nil, Invalid(err)
 		}
-		snap, objs = res.Snapshot, res.Objects
+		snap, objs, unstr = res.Snapshot, res.Objects, res.Unstructured
 	}
 	if err := ReportProblems(streams, snap, f.IgnoreInvalid); err != nil {
 		return nil, err
@@ -167,15 +171,15 @@ func (f *InputFlags) Load(ctx context.Context, streams IOStreams, log *slog.Logg
 			log.Debug("skipped object of a kind bulkhead does not model", "object", s.String())
 		}
 	}
-	if n := len(snap.SkippedObjects); n > 0 {
+	if n := len(snap.SkippedObjects); n > 0 && !live {
 		kinds := make([]string, 0, len(snap.Skipped))
 		for k, c := range snap.Skipped {
 			kinds = append(kinds, fmt.Sprintf("%s=%d", k, c))
 		}
 		sort.Strings(kinds)
-		log.Info("skipped objects", "count", n, "kinds", strings.Join(kinds, ","))
+		fmt.Fprintf(streams.ErrOut, "note: skipped %d object(s) that policies do not involve (%s); -v lists them\n", n, strings.Join(kinds, ", "))
 	}
-	return &Input{Snapshot: snap, Objects: objs, Engine: eval.New(snap, opts), Cluster: name}, nil
+	return &Input{Snapshot: snap, Objects: objs, Unstructured: unstr, Engine: eval.New(snap, opts), Cluster: name}, nil
 }
 
 // ReadCluster reads the chosen cluster, with a progress line on

@@ -39,7 +39,7 @@ what its owner controls and what a new or compromised source could use.`,
 		Example: `  bulkhead exposure examples/shop
   bulkhead exposure examples/shop --only internet -o md
   bulkhead exposure examples/shop -n shop-data -o json`,
-		Args: cobra.MinimumNArgs(1),
+		Args: f.input.Args,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(cmd.Context(), streams, log, f, args)
 		},

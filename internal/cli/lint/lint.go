@@ -4,7 +4,6 @@
 package lint
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -136,7 +135,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	}
 	if f.baselineWrite != "" {
 		b := lint.NewBaseline(res.Findings)
-		if err := WriteFileAtomic(f.baselineWrite, b.Write); err != nil {
+		if err := cmdutil.WriteFile(f.baselineWrite, b.Write); err != nil {
 			return fmt.Errorf("--baseline-write: %w", err)
 		}
 		fmt.Fprintf(streams.ErrOut, "wrote %d finding(s) to the baseline %s\n", len(b.Findings), f.baselineWrite)
@@ -260,31 +259,4 @@ func repoRoot() string {
 		}
 		d = parent
 	}
-}
-
-// WriteFileAtomic writes a file through a temporary file in the same
-// directory, so that a failed write never leaves half a file.
-func WriteFileAtomic(path string, write func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

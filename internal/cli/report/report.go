@@ -143,7 +143,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	if f.output == "-" {
 		return write(streams.Out)
 	}
-	if err := clilint.WriteFileAtomic(f.output, write); err != nil {
+	if err := cmdutil.WriteFile(f.output, write); err != nil {
 		return fmt.Errorf("-o %s: %w", f.output, err)
 	}
 	fmt.Fprintf(streams.ErrOut, "wrote %s\n", f.output)

@@ -6,6 +6,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -49,7 +50,15 @@ schema is documented in docs/review.md.`,
 
   # Human output on the terminal and a JUnit file for the CI system
   bulkhead test examples/specs/shop.yaml --junit-file results.xml`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmdutil.Invalidf("give the spec file: test SPEC.yaml [PATH...]")
+			}
+			// Without PATHs the spec's own manifests are read, unless a
+			// cluster is chosen; only reject PATHs combined with a cluster.
+			_, err := f.input.FromCluster(args[1:])
+			return err
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(cmd.Context(), streams, log, f, args)
 		},
@@ -78,7 +87,8 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 		return &cmdutil.ExitError{Code: cmdutil.ExitInvalid, Err: fmt.Errorf("%s: %d problem(s) in the spec; no test was run", specPath, len(problems))}
 	}
 	paths := args[1:]
-	if len(paths) == 0 {
+	explicitCluster := f.input.Live || f.input.Kubeconfig != "" || f.input.Context != ""
+	if len(paths) == 0 && !explicitCluster {
 		if len(s.Manifests) == 0 {
 			return cmdutil.Invalidf("%s names no manifests: give manifest paths after the spec, or list them under 'manifests:'", specPath)
 		}
@@ -111,17 +121,5 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 
 // writeFile writes JUnit XML to path, whole or not at all.
 func writeFile(path string, r *spec.Results) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".bulkhead-junit-*")
-	if err != nil {
-		return fmt.Errorf("--junit-file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := spec.Write(tmp, spec.JUnit, r, table.Style{}); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return cmdutil.WriteFile(path, func(w io.Writer) error { return spec.Write(w, spec.JUnit, r, table.Style{}) })
 }
