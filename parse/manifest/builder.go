@@ -159,7 +159,9 @@ func (b *Builder) Add(obj k8sruntime.Object, src model.Source) {
 		if acc.GetNamespace() == "" {
 			acc.SetNamespace(b.opts.defaultNamespace())
 		}
-	} else {
+	} else if acc.GetNamespace() != "" {
+		// Only write when needed: live sources pass informer objects that
+		// others share.
 		acc.SetNamespace("")
 	}
 	src.Namespace = acc.GetNamespace()
