@@ -495,3 +495,35 @@ func TestWatchAccessDenied(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentRole checks that the node agent's shipped ClusterRole
+// (deploy/clusterrole.yaml) is enough for what the agent reads (PodsOnly)
+// through a watch, and that reading workloads too would need more.
+func TestAgentRole(t *testing.T) {
+	env := kubetest.Shared(t)
+	user := "agent-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	cfg := env.UserConfig(t, user)
+	role, err := os.ReadFile("../deploy/clusterrole.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "bulkhead-agent-" + user
+	env.Apply(t, "", strings.ReplaceAll(string(role), "name: bulkhead-agent", "name: "+name)+"\n---\n"+binding(name, user))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	synced := errors.New("synced")
+	err = kube.ForConfig(cfg).Watcher(kube.Options{PodsOnly: true}).Run(ctx, func(_ context.Context, u kube.Update) error {
+		if u.Initial {
+			return synced
+		}
+		return nil
+	})
+	if !errors.Is(err, synced) {
+		t.Fatalf("watching with the agent's role: %v", err)
+	}
+	var ae *kube.AccessError
+	if _, err := kube.ForConfig(cfg).Read(ctx, kube.Options{}); !errors.As(err, &ae) {
+		t.Errorf("reading workloads with the agent's role: got %v, want an AccessError", err)
+	}
+}

@@ -41,11 +41,35 @@ type Options struct {
 	// cluster. Ten seconds when zero; never when negative.
 	ProbeEvery time.Duration
 
+	// PodsOnly reads namespaces, nodes, pods and policies but no
+	// workloads: what the node agent needs (it enforces for the pods on
+	// its node), and so what its least-privilege ClusterRole allows.
+	PodsOnly bool
+
 	// progress timing, for tests.
 	progressDelay, progressEvery time.Duration
 }
 
 func (o Options) pageSize() int64 { return cmp.Or(o.PageSize, 500) }
+
+// filter drops the workload kinds with PodsOnly.
+func (o Options) filter(rs []*resource) []*resource {
+	if !o.PodsOnly {
+		return rs
+	}
+	var out []*resource
+	for _, r := range rs {
+		switch r.gvk.Kind {
+		case "Namespace", "Node", "Pod":
+			out = append(out, r)
+		default:
+			if r.gvk.Group == policyGroup || r.gvk.Group == "networking.k8s.io" {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
 
 func (o Options) log() *slog.Logger {
 	if o.Log == nil {
@@ -163,6 +187,7 @@ func (c *Cluster) Read(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	rs, served, missing, err := resources(ctx, cl.disc, cl.cluster)
+	rs = opts.filter(rs)
 	if err != nil {
 		return nil, err
 	}

@@ -152,6 +152,7 @@ func (w *Watcher) Run(ctx context.Context, handle func(context.Context, Update) 
 	if err != nil {
 		return err
 	}
+	rs = w.opts.filter(rs)
 	if err := preflight(ctx, cl, rs); err != nil {
 		return err
 	}

@@ -142,7 +142,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, f *flagpole, paths []st
 			return cmdutil.Invalid(err)
 		}
 		log.Info("following the cluster", "cluster", cluster.Name())
-		src = agent.KubeSource{Syncer: cluster.Syncer(kube.SyncOptions{Options: kube.Options{Log: log}, Resync: resync})}
+		src = agent.KubeSource{Syncer: cluster.Syncer(kube.SyncOptions{Options: kube.Options{Log: log, PodsOnly: true}, Resync: resync})}
 	}
 	a, err := agent.New(agent.Config{
 		NodeName: f.nodeName, Source: src, Applier: applier, Engine: opts, Table: f.table,

@@ -73,6 +73,9 @@ func TestDeployLeastPrivilege(t *testing.T) {
 	var ds appsv1.DaemonSet
 	readDeploy(t, "daemonset.yaml", &ds)
 	spec := ds.Spec.Template.Spec
+	if args := spec.Containers[0].Args; !slices.Contains(args, "--live") {
+		t.Errorf("DaemonSet args %v: the agent must watch the API server (--live)", args)
+	}
 	if !spec.HostNetwork || spec.ServiceAccountName != sa.Name {
 		t.Errorf("DaemonSet: hostNetwork %v, serviceAccount %q", spec.HostNetwork, spec.ServiceAccountName)
 	}
