@@ -13,13 +13,15 @@ var pure = []string{
 	"github.com/bulkhead/bulkhead/eval/...",
 	"github.com/bulkhead/bulkhead/render/...",
 	"github.com/bulkhead/bulkhead/parse/...",
-	"github.com/bulkhead/bulkhead/nft",
+	"github.com/bulkhead/bulkhead/nft/...",
 	"github.com/bulkhead/bulkhead/audit/...",
 	"github.com/bulkhead/bulkhead/lint/...",
 	"github.com/bulkhead/bulkhead/spec/...",
 	"github.com/bulkhead/bulkhead/exposure/...",
 	"github.com/bulkhead/bulkhead/blast/...",
 	"github.com/bulkhead/bulkhead/report/...",
+	"github.com/bulkhead/bulkhead/review/...",
+	"github.com/bulkhead/bulkhead/internal/synth/...",
 }
 
 // forbidden are import path prefixes pure packages must not depend on.
