@@ -6,98 +6,9 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/bulkhead/bulkhead/sarif"
 )
-
-// SARIF 2.1.0 (https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html),
-// the subset bulkhead writes. Field names follow the specification.
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-}
-
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version,omitempty"`
-	InformationURI string      `json:"informationUri"`
-	Rules          []sarifRule `json:"rules"`
-}
-
-type sarifText struct {
-	Text     string `json:"text"`
-	Markdown string `json:"markdown,omitempty"`
-}
-
-type sarifRule struct {
-	ID                   string          `json:"id"`
-	Name                 string          `json:"name"`
-	ShortDescription     sarifText       `json:"shortDescription"`
-	FullDescription      sarifText       `json:"fullDescription"`
-	Help                 sarifText       `json:"help"`
-	HelpURI              string          `json:"helpUri,omitempty"`
-	DefaultConfiguration sarifRuleConfig `json:"defaultConfiguration"`
-	Properties           sarifRuleProps  `json:"properties"`
-}
-
-type sarifRuleConfig struct {
-	Level string `json:"level"`
-}
-
-type sarifRuleProps struct {
-	Tags             []string `json:"tags"`
-	SecuritySeverity string   `json:"security-severity"`
-	Precision        string   `json:"precision"`
-}
-
-type sarifResult struct {
-	RuleID              string             `json:"ruleId"`
-	RuleIndex           int                `json:"ruleIndex"`
-	Level               string             `json:"level"`
-	Message             sarifText          `json:"message"`
-	Locations           []sarifLocation    `json:"locations"`
-	PartialFingerprints map[string]string  `json:"partialFingerprints"`
-	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
-	Properties          map[string]string  `json:"properties,omitempty"`
-}
-
-type sarifLocation struct {
-	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
-	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
-}
-
-type sarifPhysical struct {
-	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	Region           *sarifRegion  `json:"region,omitempty"`
-}
-
-type sarifArtifact struct {
-	URI string `json:"uri"`
-}
-
-type sarifRegion struct {
-	StartLine int `json:"startLine"`
-}
-
-type sarifLogical struct {
-	Name               string `json:"name"`
-	FullyQualifiedName string `json:"fullyQualifiedName"`
-	Kind               string `json:"kind"`
-}
-
-type sarifSuppression struct {
-	Kind          string `json:"kind"`
-	Status        string `json:"status"`
-	Justification string `json:"justification"`
-}
 
 // sarifLevel maps severities to SARIF levels: critical and high are
 // errors, medium warnings, low and info notes.
@@ -145,7 +56,7 @@ func fileURI(p string) string {
 // check that ran. Suppressed findings are results with a suppression, as
 // code-scanning tools expect, so that dismissals are visible.
 func WriteSARIF(w io.Writer, r *Report, version string) error {
-	drv := sarifDriver{Name: "bulkhead", Version: version, InformationURI: "https://github.com/bulkhead/bulkhead", Rules: []sarifRule{}}
+	drv := sarif.Driver{Name: "bulkhead", Version: version, InformationURI: "https://github.com/bulkhead/bulkhead", Rules: []sarif.Rule{}}
 	index := map[string]int{}
 	for i, c := range r.Checks {
 		index[c.ID] = i
@@ -155,28 +66,28 @@ func WriteSARIF(w io.Writer, r *Report, version string) error {
 			help += " Equivalent checks: " + eq + "."
 			md += "\n\n**Equivalent checks:** " + eq
 		}
-		rule := sarifRule{ID: c.ID, Name: ruleName(c.Title), ShortDescription: sarifText{Text: c.Title},
-			FullDescription: sarifText{Text: c.Rationale}, Help: sarifText{Text: help, Markdown: md},
-			DefaultConfiguration: sarifRuleConfig{Level: sarifLevel(c.Severity)},
-			Properties: sarifRuleProps{Tags: []string{"security", "kubernetes", string(c.Category)},
+		rule := sarif.Rule{ID: c.ID, Name: ruleName(c.Title), ShortDescription: sarif.Message{Text: c.Title},
+			FullDescription: sarif.Message{Text: c.Rationale}, Help: sarif.Message{Text: help, Markdown: md},
+			DefaultConfiguration: sarif.Configuration{Level: sarifLevel(c.Severity)},
+			Properties: &sarif.RuleProperties{Tags: []string{"security", "kubernetes", string(c.Category)},
 				SecuritySeverity: securitySeverity(c.Severity), Precision: "high"}}
 		if len(c.References) > 0 {
 			rule.HelpURI = c.References[0]
 		}
 		drv.Rules = append(drv.Rules, rule)
 	}
-	run := sarifRun{Tool: sarifTool{Driver: drv}, Results: []sarifResult{}}
+	run := sarif.Run{Tool: sarif.Tool{Driver: drv}, Results: []sarif.Result{}}
 	add := func(f Finding, sup *Suppressed) {
-		res := sarifResult{RuleID: f.ID, RuleIndex: index[f.ID], Level: sarifLevel(f.Severity), Message: sarifText{Text: f.Subject.String() + ": " + f.Msg},
+		res := sarif.Result{RuleID: f.ID, RuleIndex: index[f.ID], Level: sarifLevel(f.Severity), Message: sarif.Message{Text: f.Subject.String() + ": " + f.Msg},
 			PartialFingerprints: map[string]string{"bulkhead/v1": f.Fingerprint}}
-		loc := sarifLocation{LogicalLocations: []sarifLogical{{Name: f.Subject.Name, FullyQualifiedName: f.Subject.String(), Kind: "resource"}}}
+		loc := sarif.Location{LogicalLocations: []sarif.LogicalLocation{{Name: f.Subject.Name, FullyQualifiedName: f.Subject.String(), Kind: "resource"}}}
 		if f.Source.File != "" && f.Source.File != "-" {
-			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(f.Source.File)}}
+			loc.PhysicalLocation = &sarif.PhysicalLocation{ArtifactLocation: sarif.ArtifactLocation{URI: fileURI(f.Source.File)}}
 			if f.Source.Line > 0 {
-				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Source.Line}
+				loc.PhysicalLocation.Region = &sarif.Region{StartLine: f.Source.Line}
 			}
 		}
-		res.Locations = []sarifLocation{loc}
+		res.Locations = []sarif.Location{loc}
 		if f.Field != "" || f.Container != "" {
 			res.Properties = map[string]string{}
 			if f.Field != "" {
@@ -195,7 +106,7 @@ func WriteSARIF(w io.Writer, r *Report, version string) error {
 			if sup.Until != "" {
 				just += " (until " + sup.Until + ")"
 			}
-			res.Suppressions = []sarifSuppression{{Kind: kind, Status: "accepted", Justification: just}}
+			res.Suppressions = []sarif.Suppression{{Kind: kind, Status: "accepted", Justification: just}}
 		}
 		run.Results = append(run.Results, res)
 	}
@@ -205,9 +116,11 @@ func WriteSARIF(w io.Writer, r *Report, version string) error {
 	for i := range r.Suppressed {
 		add(r.Suppressed[i].Finding, &r.Suppressed[i])
 	}
+	// Unlike render.WriteJSON, this encoder escapes <, > and & (as
+	// \u003c...): the audit's SARIF has always been written so.
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
+	return enc.Encode(sarif.NewLog(run))
 }
 
 // ruleName makes a title a PascalCase rule name: "PrivilegedContainer".

@@ -13,8 +13,8 @@ import (
 	"github.com/bulkhead/bulkhead/internal/testutil"
 	"github.com/bulkhead/bulkhead/lint"
 	"github.com/bulkhead/bulkhead/parse/manifest"
+	"github.com/bulkhead/bulkhead/sarif/sariftest"
 	"github.com/google/go-cmp/cmp"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 const mistakes = "../examples/lint/mistakes"
@@ -42,35 +42,11 @@ func lintDir(t testing.TB, dir string) []lint.Finding {
 	return out.Findings
 }
 
-func compileSARIFSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open("testdata/sarif-schema-2.1.0.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource("sarif-schema-2.1.0.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("sarif-schema-2.1.0.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestSARIFValidatesAgainstSchema validates the SARIF of every mistake
 // (with a suppressed and a baselined finding, and one without a file)
 // against the official SARIF 2.1.0 schema, and checks that the schema
 // rejects broken logs, so that the test can fail.
 func TestSARIFValidatesAgainstSchema(t *testing.T) {
-	schema := compileSARIFSchema(t)
 	fs := lintDir(t, mistakes)
 	fs[0].Baselined = true
 	fs = append(fs, lint.Finding{ID: "BH-LINT-001", Subject: "from a cluster", Msg: "no file"})
@@ -78,14 +54,7 @@ func TestSARIFValidatesAgainstSchema(t *testing.T) {
 	if err := lint.WriteSARIF(&buf, fs, lint.SARIFOptions{Version: "test", Baseline: true}); err != nil {
 		t.Fatal(err)
 	}
-	validate := func(data []byte) error {
-		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return schema.Validate(inst)
-	}
-	if err := validate(buf.Bytes()); err != nil {
+	if err := sariftest.Validate(t, buf.Bytes()); err != nil {
 		t.Fatalf("SARIF output does not validate:\n%v", err)
 	}
 	var log map[string]any
@@ -120,7 +89,7 @@ func TestSARIFValidatesAgainstSchema(t *testing.T) {
 		json.Unmarshal(buf.Bytes(), &broken)
 		mutate(broken["runs"].([]any)[0].(map[string]any)["results"].([]any)[1].(map[string]any))
 		data, _ := json.Marshal(broken)
-		if validate(data) == nil {
+		if sariftest.Validate(t, data) == nil {
 			t.Errorf("%s: the schema accepted a broken log; the validation proves nothing", name)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/render"
+	"github.com/bulkhead/bulkhead/sarif"
 )
 
 // SARIF 2.1.0 (OASIS), the subset code-scanning tools read: one run, the
@@ -30,93 +31,7 @@ type SARIFOptions struct {
 }
 
 // SARIFSchema is the $schema URI written in SARIF documents.
-const SARIFSchema = "https://json.schemastore.org/sarif-2.1.0.json"
-
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool       sarifTool     `json:"tool"`
-	Results    []sarifResult `json:"results"`
-	ColumnKind string        `json:"columnKind"`
-}
-
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version,omitempty"`
-	InformationURI string      `json:"informationUri,omitempty"`
-	Rules          []sarifRule `json:"rules"`
-}
-
-type sarifText struct {
-	Text     string `json:"text"`
-	Markdown string `json:"markdown,omitempty"`
-}
-
-type sarifRule struct {
-	ID                   string           `json:"id"`
-	Name                 string           `json:"name"`
-	ShortDescription     sarifText        `json:"shortDescription"`
-	FullDescription      sarifText        `json:"fullDescription"`
-	Help                 sarifText        `json:"help"`
-	DefaultConfiguration sarifConfig      `json:"defaultConfiguration"`
-	Properties           *sarifProperties `json:"properties,omitempty"`
-}
-
-type sarifConfig struct {
-	Level string `json:"level"`
-}
-
-type sarifProperties struct {
-	Tags []string `json:"tags,omitempty"`
-}
-
-type sarifResult struct {
-	RuleID              string             `json:"ruleId"`
-	RuleIndex           int                `json:"ruleIndex"`
-	Level               string             `json:"level"`
-	Message             sarifText          `json:"message"`
-	Locations           []sarifLocation    `json:"locations"`
-	PartialFingerprints map[string]string  `json:"partialFingerprints"`
-	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
-	BaselineState       string             `json:"baselineState,omitempty"`
-}
-
-type sarifLocation struct {
-	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
-	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
-	Message          *sarifText     `json:"message,omitempty"`
-}
-
-type sarifPhysical struct {
-	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	Region           *sarifRegion  `json:"region,omitempty"`
-}
-
-type sarifArtifact struct {
-	URI string `json:"uri"`
-}
-
-type sarifRegion struct {
-	StartLine int `json:"startLine"`
-}
-
-type sarifLogical struct {
-	FullyQualifiedName string `json:"fullyQualifiedName"`
-	Kind               string `json:"kind"`
-}
-
-type sarifSuppression struct {
-	Kind          string `json:"kind"`
-	Justification string `json:"justification,omitempty"`
-}
+const SARIFSchema = sarif.Schema
 
 // sarifLevel maps a severity to a SARIF level.
 func sarifLevel(s model.Severity) string {
@@ -139,41 +54,41 @@ func WriteSARIF(w io.Writer, fs []Finding, o SARIFOptions) error {
 	if uri == nil {
 		uri = filepath.ToSlash
 	}
-	drv := sarifDriver{Name: "bulkhead", Version: o.Version, Rules: []sarifRule{}}
+	drv := sarif.Driver{Name: "bulkhead", Version: o.Version, Rules: []sarif.Rule{}}
 	index := map[string]int{}
 	for i, c := range registry {
 		info := c.Info()
 		index[info.ID] = i
-		drv.Rules = append(drv.Rules, sarifRule{
+		drv.Rules = append(drv.Rules, sarif.Rule{
 			ID: info.ID, Name: info.Name,
-			ShortDescription:     sarifText{Text: info.Summary},
-			FullDescription:      sarifText{Text: info.Doc},
-			Help:                 sarifText{Text: info.Summary + "\n\nFix: " + info.Fix + "\n\n" + info.Doc, Markdown: "**" + info.Summary + "**\n\n" + info.Doc + "\n\n**Fix:** " + info.Fix},
-			DefaultConfiguration: sarifConfig{Level: sarifLevel(info.Severity)},
-			Properties:           &sarifProperties{Tags: []string{"kubernetes", "network-policy", "security"}},
+			ShortDescription:     sarif.Message{Text: info.Summary},
+			FullDescription:      sarif.Message{Text: info.Doc},
+			Help:                 sarif.Message{Text: info.Summary + "\n\nFix: " + info.Fix + "\n\n" + info.Doc, Markdown: "**" + info.Summary + "**\n\n" + info.Doc + "\n\n**Fix:** " + info.Fix},
+			DefaultConfiguration: sarif.Configuration{Level: sarifLevel(info.Severity)},
+			Properties:           &sarif.RuleProperties{Tags: []string{"kubernetes", "network-policy", "security"}},
 		})
 	}
-	run := sarifRun{Tool: sarifTool{Driver: drv}, Results: []sarifResult{}, ColumnKind: "unicodeCodePoints"}
+	run := sarif.Run{Tool: sarif.Tool{Driver: drv}, Results: []sarif.Result{}, ColumnKind: "unicodeCodePoints"}
 	for i := range fs {
 		f := &fs[i]
 		text := f.Subject + ": " + f.Msg
 		if f.Fix != "" {
 			text += "\nFix: " + f.Fix
 		}
-		res := sarifResult{RuleID: f.ID, RuleIndex: index[f.ID], Level: sarifLevel(f.Severity),
-			Message:             sarifText{Text: text},
+		res := sarif.Result{RuleID: f.ID, RuleIndex: index[f.ID], Level: sarifLevel(f.Severity),
+			Message:             sarif.Message{Text: text},
 			PartialFingerprints: map[string]string{fingerprintKey: f.Fingerprint()}}
-		loc := sarifLocation{LogicalLocations: []sarifLogical{{FullyQualifiedName: f.Object.Object(), Kind: "resource"}}}
+		loc := sarif.Location{LogicalLocations: []sarif.LogicalLocation{{FullyQualifiedName: f.Object.Object(), Kind: "resource"}}}
 		if f.File != "" && f.File != "-" {
-			phys := &sarifPhysical{ArtifactLocation: sarifArtifact{URI: (&url.URL{Path: uri(f.File)}).String()}}
+			phys := &sarif.PhysicalLocation{ArtifactLocation: sarif.ArtifactLocation{URI: (&url.URL{Path: uri(f.File)}).String()}}
 			if f.Line > 0 {
-				phys.Region = &sarifRegion{StartLine: f.Line}
+				phys.Region = &sarif.Region{StartLine: f.Line}
 			}
 			loc.PhysicalLocation = phys
 		}
-		res.Locations = []sarifLocation{loc}
+		res.Locations = []sarif.Location{loc}
 		if f.Suppressed {
-			res.Suppressions = []sarifSuppression{{Kind: "inSource", Justification: f.Reason}}
+			res.Suppressions = []sarif.Suppression{{Kind: "inSource", Justification: f.Reason}}
 		}
 		if o.Baseline && !f.Suppressed {
 			res.BaselineState = "new"
@@ -183,5 +98,5 @@ func WriteSARIF(w io.Writer, fs []Finding, o SARIFOptions) error {
 		}
 		run.Results = append(run.Results, res)
 	}
-	return render.WriteJSON(w, sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{run}})
+	return render.WriteJSON(w, sarif.NewLog(run))
 }

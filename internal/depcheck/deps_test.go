@@ -21,6 +21,7 @@ var pure = []string{
 	"github.com/bulkhead/bulkhead/blast/...",
 	"github.com/bulkhead/bulkhead/report/...",
 	"github.com/bulkhead/bulkhead/review/...",
+	"github.com/bulkhead/bulkhead/sarif/...",
 	"github.com/bulkhead/bulkhead/internal/synth/...",
 }
 
