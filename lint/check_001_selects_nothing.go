@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bulkhead/bulkhead/internal/typo"
 	"github.com/bulkhead/bulkhead/model"
 )
 
@@ -107,7 +108,7 @@ func nearMiss(c *Context, nss []string, sel model.Selector) string {
 					continue
 				}
 				for _, w := range want {
-					if d := distance(v, w); d > 0 && d <= 2 {
+					if d := typo.Distance(v, w); d > 0 && d <= 2 {
 						cands = append(cands, r.Key()+"="+v)
 					}
 				}
@@ -119,25 +120,4 @@ func nearMiss(c *Context, nss []string, sel model.Selector) string {
 		}
 	}
 	return ""
-}
-
-// distance is the Levenshtein distance of a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/bulkhead/bulkhead/internal/typo"
 	"github.com/bulkhead/bulkhead/model"
 	"go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -135,37 +137,10 @@ func join(path, field string) string {
 
 // suggest proposes the known field closest to a misspelt one.
 func suggest(got string, known map[string]func(*yaml.Node, string)) string {
-	best, bestD := "", 3
-	for k := range known {
-		if d := distance(strings.ToLower(got), strings.ToLower(k)); d < bestD || (d == bestD && best != "" && k < best) {
-			best, bestD = k, d
-		}
-	}
-	if best != "" {
+	if best := typo.Closest(got, maps.Keys(known), 2); best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
-}
-
-// distance is the Levenshtein distance of two short strings.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // scalar returns the value of a scalar node, reporting anything else.

@@ -23,6 +23,7 @@ var pure = []string{
 	"github.com/bulkhead/bulkhead/review/...",
 	"github.com/bulkhead/bulkhead/sarif/...",
 	"github.com/bulkhead/bulkhead/internal/synth/...",
+	"github.com/bulkhead/bulkhead/internal/typo/...",
 }
 
 // forbidden are import path prefixes pure packages must not depend on.

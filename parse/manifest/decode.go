@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/bulkhead/bulkhead/internal/typo"
 	"github.com/bulkhead/bulkhead/model"
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -624,41 +626,8 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 }
 
 // closest returns the name at the smallest edit distance from s, when it
-// is close enough to be a likely typo.
+// is close enough to be a likely typo: at most two edits, and at most
+// half the length of s.
 func closest(s string, names map[string]reflect.Type) string {
-	best, bestD := "", 3
-	for n := range names {
-		d := distance(strings.ToLower(s), strings.ToLower(n))
-		if strings.EqualFold(s, n) {
-			d = 0
-		}
-		if d < bestD || (d == bestD && best != "" && n < best) {
-			best, bestD = n, d
-		}
-	}
-	if bestD > len(s)/2 {
-		return ""
-	}
-	return best
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return typo.Closest(s, maps.Keys(names), min(2, len(s)/2))
 }
