@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/bulkhead/bulkhead/render"
+	"github.com/bulkhead/bulkhead/render/table"
 )
 
 const (
@@ -53,8 +53,8 @@ func WriteText(w io.Writer, r *Report, st render.Style) error {
 		}
 		head := fmt.Sprintf("%s (%d)", strings.ToUpper(sev.String()), counts[sev])
 		fmt.Fprintln(bw, paint(st, severityColor(sev), head))
-		var t table
-		t.add(paint(st, ansiBold, "CHECK"), paint(st, ansiBold, "SUBJECT"), paint(st, ansiBold, "FINDING"), paint(st, ansiBold, "WHERE"))
+		t := table.Table{Indent: "  "}
+		t.Add(paint(st, ansiBold, "CHECK"), paint(st, ansiBold, "SUBJECT"), paint(st, ansiBold, "FINDING"), paint(st, ansiBold, "WHERE"))
 		for _, f := range r.Findings {
 			if f.Severity != sev {
 				continue
@@ -63,9 +63,9 @@ func WriteText(w io.Writer, r *Report, st render.Style) error {
 			if f.Container != "" {
 				subj += " [" + f.Container + "]"
 			}
-			t.add(paint(st, severityColor(sev), f.ID), subj, f.Msg, paint(st, ansiDim, f.Source.Location()))
+			t.Add(paint(st, severityColor(sev), f.ID), subj, f.Msg, paint(st, ansiDim, f.Source.Location()))
 		}
-		t.write(bw, "  ")
+		t.Write(bw)
 		fmt.Fprintln(bw)
 	}
 	if len(r.Findings) == 0 {
@@ -74,8 +74,8 @@ func WriteText(w io.Writer, r *Report, st render.Style) error {
 	}
 
 	if len(r.Scores) > 0 {
-		var t table
-		t.add(paint(st, ansiBold, "NAMESPACE"), paint(st, ansiBold, "SCORE"), paint(st, ansiBold, "FAILING CHECKS (C/H/M/L)"), paint(st, ansiBold, "FINDINGS"))
+		var t table.Table
+		t.Add(paint(st, ansiBold, "NAMESPACE"), paint(st, ansiBold, "SCORE"), paint(st, ansiBold, "FAILING CHECKS (C/H/M/L)"), paint(st, ansiBold, "FINDINGS"))
 		for _, s := range r.Scores {
 			ns := s.Namespace
 			if ns == "" {
@@ -90,9 +90,9 @@ func WriteText(w io.Writer, r *Report, st render.Style) error {
 			default:
 				score = paint(st, ansiYellow, score)
 			}
-			t.add(ns, score, fmt.Sprintf("%d/%d/%d/%d", s.Failing[Critical], s.Failing[High], s.Failing[Medium], s.Failing[Low]), fmt.Sprintf("%d", s.Findings))
+			t.Add(ns, score, fmt.Sprintf("%d/%d/%d/%d", s.Failing[Critical], s.Failing[High], s.Failing[Medium], s.Failing[Low]), fmt.Sprintf("%d", s.Findings))
 		}
-		t.write(bw, "")
+		t.Write(bw)
 		fmt.Fprintln(bw)
 	}
 
@@ -119,50 +119,4 @@ func WriteText(w io.Writer, r *Report, st render.Style) error {
 	}
 	fmt.Fprintf(bw, "%d checks, %d findings: %s\n", len(r.Checks), len(r.Findings), r.Summary())
 	return bw.Flush()
-}
-
-// table writes aligned columns; widths ignore ANSI colour codes. The
-// last column is not padded.
-type table struct{ rows [][]string }
-
-func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
-
-func visibleLen(s string) int {
-	n := 0
-	for i := 0; i < len(s); {
-		if s[i] == 0x1b {
-			j := strings.IndexByte(s[i:], 'm')
-			if j < 0 {
-				break
-			}
-			i += j + 1
-			continue
-		}
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		n++
-	}
-	return n
-}
-
-func (t *table) write(w *bufio.Writer, indent string) {
-	var widths []int
-	for _, r := range t.rows {
-		for i, c := range r {
-			if i >= len(widths) {
-				widths = append(widths, 0)
-			}
-			widths[i] = max(widths[i], visibleLen(c))
-		}
-	}
-	for _, r := range t.rows {
-		w.WriteString(indent)
-		for i, c := range r {
-			w.WriteString(c)
-			if i < len(r)-1 {
-				w.WriteString(strings.Repeat(" ", widths[i]-visibleLen(c)+2))
-			}
-		}
-		w.WriteByte('\n')
-	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/render"
-	"github.com/bulkhead/bulkhead/review/table"
+	"github.com/bulkhead/bulkhead/render/table"
 )
 
 // Formats are the output formats Write supports.

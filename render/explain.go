@@ -68,11 +68,11 @@ func Flow(s eval.Side) string {
 func decisionText(w io.Writer, d *eval.Decision, st Style) error {
 	bw := bufio.NewWriter(w)
 	word := verdictWord(d.Allowed, d.Unknown, d.Scope)
-	colored := st.bad(word)
+	colored := st.Bad(word)
 	if word == "allowed" {
-		colored = st.good(word)
+		colored = st.Good(word)
 	}
-	fmt.Fprintf(bw, "%s -> %s on %s: %s\n", d.Src.ID(), d.Dst.ID(), d.Scope, st.bold(colored))
+	fmt.Fprintf(bw, "%s -> %s on %s: %s\n", d.Src.ID(), d.Dst.ID(), d.Scope, st.Bold(colored))
 	if word != "allowed" && word != "denied" {
 		fmt.Fprintf(bw, "  allowed: %s\n", d.Allowed)
 		if !d.Unknown.IsEmpty() {
@@ -106,7 +106,7 @@ func decisionText(w io.Writer, d *eval.Decision, st Style) error {
 		for _, s := range side.Steps {
 			fmt.Fprintf(bw, "  - %s\n", StepString(s))
 			if s.Policy != nil && s.Policy.Source.Location() != "" {
-				fmt.Fprintf(bw, "    %s\n", st.dim("at "+s.Policy.Source.Location()))
+				fmt.Fprintf(bw, "    %s\n", st.Dim("at "+s.Policy.Source.Location()))
 			}
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/bulkhead/bulkhead/render/table"
 )
 
 // Cell is one entry of a truth table.
@@ -61,12 +63,12 @@ func matrixText(w io.Writer, m *Matrix, st Style) error {
 		if pi > 0 {
 			bw.WriteByte('\n')
 		}
-		var t table
-		header := []string{st.bold(port), ""}
+		var t table.Table
+		header := []string{st.Bold(port), ""}
 		for j := range m.IDs {
 			header = append(header, strconv.Itoa(j+1))
 		}
-		t.add(header...)
+		t.Add(header...)
 		for i, id := range m.IDs {
 			row := []string{strconv.Itoa(i + 1), id}
 			for j := range m.IDs {
@@ -74,15 +76,15 @@ func matrixText(w io.Writer, m *Matrix, st Style) error {
 				s := c.symbol()
 				switch c {
 				case Allowed:
-					s = st.good(s)
+					s = st.Good(s)
 				case Denied:
-					s = st.bad(s)
+					s = st.Bad(s)
 				}
 				row = append(row, s)
 			}
-			t.add(row...)
+			t.Add(row...)
 		}
-		if err := t.write(bw); err != nil {
+		if err := t.Write(bw); err != nil {
 			return err
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/bulkhead/bulkhead/render"
-	"github.com/bulkhead/bulkhead/review/table"
+	"github.com/bulkhead/bulkhead/render/table"
 	"go.yaml.in/yaml/v3"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/render"
-	"github.com/bulkhead/bulkhead/review/table"
+	"github.com/bulkhead/bulkhead/render/table"
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )

@@ -14,8 +14,8 @@ import (
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
 	"github.com/bulkhead/bulkhead/render"
+	"github.com/bulkhead/bulkhead/render/table"
 	"github.com/bulkhead/bulkhead/review/diff"
-	"github.com/bulkhead/bulkhead/review/table"
 	"github.com/spf13/cobra"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
 	"github.com/bulkhead/bulkhead/render"
-	"github.com/bulkhead/bulkhead/review/table"
+	"github.com/bulkhead/bulkhead/render/table"
 	"github.com/bulkhead/bulkhead/spec"
 	"github.com/spf13/cobra"
 )

@@ -1,7 +1,3 @@
-// Package table writes the aligned text tables and Markdown tables of the
-// review commands (diff, test, exposure, blast-radius), with optional ANSI
-// colours whose escape codes do not count towards column widths. It never
-// decides what to show.
 package table
 
 import (
@@ -12,8 +8,11 @@ import (
 )
 
 // Table is a text table: rows of cells, written with columns aligned.
+// The zero value is an empty table without indent.
 type Table struct {
-	rows [][]string
+	// Indent is written before every row.
+	Indent string
+	rows   [][]string
 }
 
 // Add appends a row.
@@ -22,8 +21,8 @@ func (t *Table) Add(cells ...string) { t.rows = append(t.rows, cells) }
 // Len returns the number of rows.
 func (t *Table) Len() int { return len(t.rows) }
 
-// Write writes the rows with two spaces between columns and no trailing
-// spaces. The last column is never padded.
+// Write writes the rows, each after Indent, with two spaces between
+// columns and no trailing spaces. The last column is never padded.
 func (t *Table) Write(w io.Writer) error {
 	var widths []int
 	for _, r := range t.rows {
@@ -36,6 +35,7 @@ func (t *Table) Write(w io.Writer) error {
 	}
 	bw := bufio.NewWriter(w)
 	for _, r := range t.rows {
+		bw.WriteString(t.Indent)
 		for i, c := range r {
 			bw.WriteString(c)
 			if i < len(r)-1 {
@@ -80,8 +80,12 @@ func MDCode(s string) string {
 	return "`" + strings.ReplaceAll(strings.ReplaceAll(s, "`", "'"), "|", `\|`) + "`"
 }
 
-// Style colours text on a terminal; the zero value writes plain text.
-type Style struct{ Color bool }
+// Style says how text output may decorate itself; the zero value writes
+// plain text.
+type Style struct {
+	// Color enables ANSI colours; the CLI sets it only on a terminal.
+	Color bool
+}
 
 func (s Style) paint(code, t string) string {
 	if !s.Color || t == "" {
