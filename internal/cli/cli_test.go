@@ -13,11 +13,6 @@ import (
 	"github.com/bulkhead/bulkhead/internal/testutil"
 )
 
-func run(t *testing.T, stdin string, args ...string) (string, string, int) {
-	t.Helper()
-	return clitest.Run(t, stdin, args...)
-}
-
 const shop = "../../examples/shop"
 
 // TestGolden runs commands on the bundled examples and compares their
@@ -45,7 +40,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := run(t, "", tt.args...)
+			out, errOut, code := clitest.Run(t, "", tt.args...)
 			if code != 0 {
 				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 			}
@@ -63,23 +58,23 @@ func TestAnalyzeStdinMatchesFiles(t *testing.T) {
 		}
 		all = append(append(all, "\n---\n"...), b...)
 	}
-	fromStdin, _, code := run(t, string(all), "analyze", "-", "-o", "csv")
+	fromStdin, _, code := clitest.Run(t, string(all), "analyze", "-", "-o", "csv")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	fromDir, _, _ := run(t, "", "analyze", shop, "-o", "csv")
+	fromDir, _, _ := clitest.Run(t, "", "analyze", shop, "-o", "csv")
 	if fromStdin != fromDir {
 		t.Errorf("stdin and directory give different results:\n%s\nvs\n%s", fromStdin, fromDir)
 	}
 }
 
 func TestMatrixJSONShape(t *testing.T) {
-	out, _, code := run(t, "", "matrix", shop, "--port", "80/TCP", "--port", "53/UDP")
+	out, _, code := clitest.Run(t, "", "matrix", shop, "--port", "80/TCP", "--port", "53/UDP")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	_ = out
-	out, _, _ = run(t, "", "matrix", shop, "--port", "80/TCP", "--port", "53/UDP", "-o", "json")
+	out, _, _ = clitest.Run(t, "", "matrix", shop, "--port", "80/TCP", "--port", "53/UDP", "-o", "json")
 	var m map[string]map[string]map[string]bool
 	if err := json.Unmarshal([]byte(out), &m); err != nil {
 		t.Fatalf("matrix -o json is not {port: {src: {dst: bool}}}: %v", err)
@@ -105,7 +100,7 @@ func TestExplainJSONAllowed(t *testing.T) {
 		{[]string{"--from", "shop-backend/cart[Deployment]", "--to", "shop-data/redis", "--port", "6379/TCP"}, true},
 		{[]string{"--from", "shop-backend/catalog", "--to", "shop-data/redis", "--port", "6379/TCP"}, false},
 	} {
-		out, errOut, code := run(t, "", append([]string{"explain", shop, "-o", "json"}, tt.args...)...)
+		out, errOut, code := clitest.Run(t, "", append([]string{"explain", shop, "-o", "json"}, tt.args...)...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", tt.args, code, errOut)
 		}
@@ -145,7 +140,7 @@ spec: {containers: [{name: c, image: x}]}
 	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code := run(t, "", "analyze", path)
+	out, errOut, code := clitest.Run(t, "", "analyze", path)
 	if code != 2 {
 		t.Fatalf("exit %d, want 2", code)
 	}
@@ -157,7 +152,7 @@ spec: {containers: [{name: c, image: x}]}
 			t.Errorf("stderr does not name %q:\n%s", want, errOut)
 		}
 	}
-	out, errOut, code = run(t, "", "analyze", path, "--ignore-invalid")
+	out, errOut, code = clitest.Run(t, "", "analyze", path, "--ignore-invalid")
 	if code != 0 {
 		t.Fatalf("--ignore-invalid: exit %d: %s", code, errOut)
 	}
@@ -177,7 +172,7 @@ func TestUsageErrors(t *testing.T) {
 		{"matrix", shop, "--port", "80/ICMP"},
 		{"analyze", "/no/such/path"},
 	} {
-		_, errOut, code := run(t, "", args...)
+		_, errOut, code := clitest.Run(t, "", args...)
 		if code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr: %s)", args, code, errOut)
 		}

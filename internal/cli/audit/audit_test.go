@@ -1,8 +1,6 @@
 package audit_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,22 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulkhead/bulkhead/internal/cli"
-	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
+	"github.com/bulkhead/bulkhead/internal/cli/clitest"
 	"github.com/bulkhead/bulkhead/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 )
-
-// run runs a command line in-process and returns stdout, stderr and the
-// exit code Main would return.
-func run(t testing.TB, stdin string, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := cmdutil.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}
-	err := cli.Run(context.Background(), args, streams)
-	code := cmdutil.ExitCode(err, &errOut)
-	return out.String(), errOut.String(), code
-}
 
 const (
 	insecure = "../../../examples/insecure"
@@ -53,7 +39,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := run(t, "", tt.args...)
+			out, errOut, code := clitest.Run(t, "", tt.args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.code, errOut)
 			}
@@ -71,7 +57,7 @@ func TestFailOn(t *testing.T) {
 		{insecure, "critical", 1}, {insecure, "none", 0},
 		{hardened, "info", 0}, {hardened, "critical", 0},
 	} {
-		_, errOut, code := run(t, "", "audit", tt.dir, now, "--fail-on", tt.failOn, "-o", "json")
+		_, errOut, code := clitest.Run(t, "", "audit", tt.dir, now, "--fail-on", tt.failOn, "-o", "json")
 		if code != tt.code {
 			t.Errorf("%s --fail-on %s: exit %d, want %d (%s)", tt.dir, tt.failOn, code, tt.code, errOut)
 		}
@@ -116,8 +102,8 @@ func TestStdinMatchesFiles(t *testing.T) {
 		}
 		all = append(append(all, "\n---\n"...), b...)
 	}
-	fromStdin, errOut, _ := run(t, string(all), "audit", "-", now, "-o", "json")
-	fromDir, _, _ := run(t, "", "audit", insecure, now, "-o", "json")
+	fromStdin, errOut, _ := clitest.Run(t, string(all), "audit", "-", now, "-o", "json")
+	fromDir, _, _ := clitest.Run(t, "", "audit", insecure, now, "-o", "json")
 	a, b := fingerprints(t, fromStdin), fingerprints(t, fromDir)
 	if diff := cmp.Diff(b, a); diff != "" {
 		t.Errorf("stdin and directory differ (-dir +stdin):\n%s\nstderr: %s", diff, errOut)
@@ -130,11 +116,11 @@ func TestStdinMatchesFiles(t *testing.T) {
 // TestBaselineFlow writes a baseline, then audits against it.
 func TestBaselineFlow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "baseline.json")
-	_, errOut, code := run(t, "", "audit", insecure, now, "--write-baseline", path)
+	_, errOut, code := clitest.Run(t, "", "audit", insecure, now, "--write-baseline", path)
 	if code != 0 || !strings.Contains(errOut, "wrote ") {
 		t.Fatalf("--write-baseline: exit %d: %s", code, errOut)
 	}
-	out, errOut, code := run(t, "", "audit", insecure, now, "--baseline", path, "-o", "json")
+	out, errOut, code := clitest.Run(t, "", "audit", insecure, now, "--baseline", path, "-o", "json")
 	if code != 0 {
 		t.Fatalf("--baseline: exit %d: %s", code, errOut)
 	}
@@ -164,7 +150,7 @@ func TestUsageErrors(t *testing.T) {
 		{"audit", insecure, "--baseline", bad},
 		{"audit", "/no/such/path"},
 	} {
-		out, errOut, code := run(t, "", args...)
+		out, errOut, code := clitest.Run(t, "", args...)
 		if code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr: %s)", args, code, errOut)
 		}
@@ -196,11 +182,11 @@ spec: {hostPID: true, containers: [{name: c, image: x}]}
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code := run(t, "", "audit", dir)
+	out, errOut, code := clitest.Run(t, "", "audit", dir)
 	if code != 2 || out != "" || !strings.Contains(errOut, "spec.ingress[0].ports[0].endPort") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	out, _, code = run(t, "", "audit", dir, "--ignore-invalid", "--fail-on", "none")
+	out, _, code = clitest.Run(t, "", "audit", dir, "--ignore-invalid", "--fail-on", "none")
 	if code != 0 || !strings.Contains(out, "BH-WL-005") {
 		t.Errorf("--ignore-invalid: exit %d:\n%s", code, out)
 	}

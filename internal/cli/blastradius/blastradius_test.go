@@ -1,25 +1,13 @@
 package blastradius_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/bulkhead/bulkhead/internal/cli"
-	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
+	"github.com/bulkhead/bulkhead/internal/cli/clitest"
 	"github.com/bulkhead/bulkhead/internal/testutil"
 )
-
-func run(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	err := cli.Run(context.Background(), args, streams)
-	code := cmdutil.ExitCode(err, &errOut)
-	return out.String(), errOut.String(), code
-}
 
 const (
 	shop = "../../../examples/shop"
@@ -50,7 +38,7 @@ func TestGolden(t *testing.T) {
 					args = append(append(append([]string{}, args[:i]...), shop), args[i+1:]...)
 				}
 			}
-			out, errOut, code := run(t, args...)
+			out, errOut, code := clitest.Run(t, "", args...)
 			if code != 0 {
 				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 			}
@@ -63,7 +51,7 @@ func TestGolden(t *testing.T) {
 // reaches a backend, whose egress and postgres's ORed ingress rule let it
 // in; and the max-hops cut.
 func TestIsolatedFacts(t *testing.T) {
-	out, _, code := run(t, "blast-radius", isolated, shop, "--from", "shop-frontend/storefront", "-o", "json", "--sensitive", "app=postgres")
+	out, _, code := clitest.Run(t, "", "blast-radius", isolated, shop, "--from", "shop-frontend/storefront", "-o", "json", "--sensitive", "app=postgres")
 	if code != 0 {
 		t.Fatal(code)
 	}
@@ -92,7 +80,7 @@ func TestIsolatedFacts(t *testing.T) {
 	if !found || doc.Sensitive != 1 {
 		t.Errorf("postgres not reached, or sensitive count %d", doc.Sensitive)
 	}
-	one, _, _ := run(t, "blast-radius", isolated, shop, "--from", "shop-frontend/storefront", "--max-hops", "1")
+	one, _, _ := clitest.Run(t, "", "blast-radius", isolated, shop, "--from", "shop-frontend/storefront", "--max-hops", "1")
 	if !strings.Contains(one, "stopped at --max-hops 1") || strings.Contains(one, "shop-data/postgres") {
 		t.Errorf("--max-hops 1:\n%s", one)
 	}
@@ -108,7 +96,7 @@ func TestUsage(t *testing.T) {
 		{"blast-radius", shop, "--rank", "-o", "csv"},
 		{"blast-radius", shop, "--from", "shop-backend/cart", "--max-hops", "-1"},
 	} {
-		_, errOut, code := run(t, args...)
+		_, errOut, code := clitest.Run(t, "", args...)
 		if code != 2 || !strings.Contains(errOut, "error") {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and an error", args, code, errOut)
 		}

@@ -2,7 +2,6 @@ package diff_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,19 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulkhead/bulkhead/internal/cli"
-	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
+	"github.com/bulkhead/bulkhead/internal/cli/clitest"
 	"github.com/bulkhead/bulkhead/internal/testutil"
 )
-
-func run(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	err := cli.Run(context.Background(), args, streams)
-	code := cmdutil.ExitCode(err, &errOut)
-	return out.String(), errOut.String(), code
-}
 
 const (
 	shop    = "../../../examples/shop"
@@ -46,7 +35,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := run(t, tt.args...)
+			out, errOut, code := clitest.Run(t, "", tt.args...)
 			if code != 0 {
 				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 			}
@@ -69,7 +58,7 @@ func TestFailOn(t *testing.T) {
 		{shop, shopNew, "bogus", 2},
 	}
 	for _, tt := range tests {
-		_, errOut, code := run(t, "diff", tt.old, tt.new, "--fail-on", tt.failOn)
+		_, errOut, code := clitest.Run(t, "", "diff", tt.old, tt.new, "--fail-on", tt.failOn)
 		if code != tt.want {
 			t.Errorf("diff %s %s --fail-on %q: exit %d, want %d (stderr: %s)", tt.old, tt.new, tt.failOn, code, tt.want, errOut)
 		}
@@ -94,13 +83,13 @@ func TestFailOnDirection(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, errOut, code := run(t, "diff", shop, dir, "--fail-on", "added"); code != 0 {
+	if _, errOut, code := clitest.Run(t, "", "diff", shop, dir, "--fail-on", "added"); code != 0 {
 		t.Errorf("--fail-on added on a change that only removes: exit %d (%s)", code, errOut)
 	}
-	if _, _, code := run(t, "diff", shop, dir, "--fail-on", "removed"); code != 1 {
+	if _, _, code := clitest.Run(t, "", "diff", shop, dir, "--fail-on", "removed"); code != 1 {
 		t.Errorf("--fail-on removed on a change that removes: exit %d, want 1", code)
 	}
-	if _, _, code := run(t, "diff", dir, shop, "--fail-on", "added"); code != 1 {
+	if _, _, code := clitest.Run(t, "", "diff", dir, shop, "--fail-on", "added"); code != 1 {
 		t.Errorf("--fail-on added on the reverse change: exit %d, want 1", code)
 	}
 }
@@ -165,7 +154,7 @@ func TestGit(t *testing.T) {
 	gitCmd(t, repo, "commit", "-q", "-m", "change")
 	t.Chdir(repo)
 
-	want, errOut, code := run(t, "diff", shopAbs, newAbs, "-o", "json")
+	want, errOut, code := clitest.Run(t, "", "diff", shopAbs, newAbs, "-o", "json")
 	if code != 0 {
 		t.Fatalf("diff of directories: exit %d: %s", code, errOut)
 	}
@@ -186,7 +175,7 @@ func TestGit(t *testing.T) {
 	}
 	wantDoc := parse(want)
 	for _, rng := range []string{"main..change", "main...change", "main"} {
-		got, errOut, code := run(t, "diff", "--git", rng, "deploy", "-o", "json")
+		got, errOut, code := clitest.Run(t, "", "diff", "--git", rng, "deploy", "-o", "json")
 		if code != 0 {
 			t.Fatalf("--git %s: exit %d: %s", rng, code, errOut)
 		}
@@ -209,17 +198,17 @@ func TestGit(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(repo, "deploy", "policies.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	out, _, code := run(t, "diff", "--git", "change", "deploy", "--fail-on", "added")
+	out, _, code := clitest.Run(t, "", "diff", "--git", "change", "deploy", "--fail-on", "added")
 	if code != 1 || !strings.Contains(out, "- NetworkPolicy shop-data/redis-debug (change:deploy/policies.yaml:") {
 		t.Errorf("--git change against a working tree without policies: exit %d, output:\n%s", code, out)
 	}
 	// A path that exists at neither revision compares nothing with nothing.
-	_, errOut, code = run(t, "diff", "--git", "main..change", "nope")
+	_, errOut, code = clitest.Run(t, "", "diff", "--git", "main..change", "nope")
 	if code != 0 || !strings.Contains(errOut, "no manifests") {
 		t.Errorf("missing path: exit %d, stderr %q", code, errOut)
 	}
 	for _, bad := range [][]string{{"--git", "nosuchrev..change", "deploy"}, {"--git", "main..", "deploy"}, {"--git", "main..change"}, {"--git", "main..change", "../x"}} {
-		if _, errOut, code := run(t, append([]string{"diff"}, bad...)...); code != 2 {
+		if _, errOut, code := clitest.Run(t, "", append([]string{"diff"}, bad...)...); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr %s)", bad, code, errOut)
 		}
 	}
@@ -233,7 +222,7 @@ func TestUsage(t *testing.T) {
 		{"diff", shop, shopNew, "-o", "csv"},
 		{"diff", shop, "/no/such/dir"},
 	} {
-		_, errOut, code := run(t, args...)
+		_, errOut, code := clitest.Run(t, "", args...)
 		if code != 2 || !strings.Contains(errOut, "error") {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and an error", args, code, errOut)
 		}

@@ -1,25 +1,13 @@
 package exposure_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/bulkhead/bulkhead/internal/cli"
-	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
+	"github.com/bulkhead/bulkhead/internal/cli/clitest"
 	"github.com/bulkhead/bulkhead/internal/testutil"
 )
-
-func run(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	err := cli.Run(context.Background(), args, streams)
-	code := cmdutil.ExitCode(err, &errOut)
-	return out.String(), errOut.String(), code
-}
 
 const shop = "../../../examples/shop"
 
@@ -36,7 +24,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := run(t, tt.args...)
+			out, errOut, code := clitest.Run(t, "", tt.args...)
 			if code != 0 {
 				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 			}
@@ -48,7 +36,7 @@ func TestGolden(t *testing.T) {
 // TestShopFacts checks what the shop's policies say, independently of the
 // golden files.
 func TestShopFacts(t *testing.T) {
-	out, _, code := run(t, "exposure", shop, "-o", "json")
+	out, _, code := clitest.Run(t, "", "exposure", shop, "-o", "json")
 	if code != 0 {
 		t.Fatal(code)
 	}
@@ -107,7 +95,7 @@ func TestUsage(t *testing.T) {
 		{"exposure", shop, "--only", "everything"},
 		{"exposure", shop, "-o", "csv"},
 	} {
-		_, errOut, code := run(t, args...)
+		_, errOut, code := clitest.Run(t, "", args...)
 		if code != 2 || !strings.Contains(errOut, "error") {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and an error", args, code, errOut)
 		}

@@ -13,21 +13,10 @@ import (
 	"github.com/bulkhead/bulkhead/lint"
 )
 
-// run runs a command line in-process from the repository root, so that
-// paths in outputs read as a user would see them, and returns stdout,
-// stderr and the exit code.
-func run(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir("../../..")
-	defer t.Chdir(wd)
-	return clitest.Run(t, "", args...)
-}
-
+// The commands run from the repository root (clitest.RunIn), so that
+// paths in outputs read as a user would see them.
 const (
+	root     = "../../.."
 	mistakes = "examples/lint/mistakes"
 	clean    = "examples/lint/clean"
 )
@@ -51,7 +40,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := run(t, tt.args...)
+			out, errOut, code := clitest.RunIn(t, root, tt.args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.code, errOut)
 			}
@@ -65,7 +54,7 @@ func TestGolden(t *testing.T) {
 // BH-LINT-100), and the clean example has no finding at all, suppressed
 // or not.
 func TestEveryMistakeCaught(t *testing.T) {
-	out, _, _ := run(t, "lint", mistakes, "-o", "json")
+	out, _, _ := clitest.RunIn(t, root, "lint", mistakes, "-o", "json")
 	var doc lint.ReportJSON
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
@@ -90,7 +79,7 @@ func TestEveryMistakeCaught(t *testing.T) {
 			t.Errorf("%s: no finding in %s/%s-*.yaml (found in %v)", id, mistakes, num, files[id])
 		}
 	}
-	out, _, code := run(t, "lint", clean, "-o", "json")
+	out, _, code := clitest.RunIn(t, root, "lint", clean, "-o", "json")
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +106,7 @@ func TestFailOn(t *testing.T) {
 		{[]string{"lint", "no/such/dir"}, 2},
 	}
 	for _, tt := range tests {
-		_, errOut, code := run(t, tt.args...)
+		_, errOut, code := clitest.RunIn(t, root, tt.args...)
 		if code != tt.code {
 			t.Errorf("%v: exit %d, want %d; stderr:\n%s", tt.args, code, tt.code, errOut)
 		}
@@ -130,11 +119,11 @@ func TestFailOn(t *testing.T) {
 func TestBaselineFlow(t *testing.T) {
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base.json")
-	_, errOut, code := run(t, "lint", mistakes, "--baseline-write", base)
+	_, errOut, code := clitest.RunIn(t, root, "lint", mistakes, "--baseline-write", base)
 	if code != 0 || !strings.Contains(errOut, "wrote 15 finding(s) to the baseline") {
 		t.Fatalf("--baseline-write: exit %d, stderr:\n%s", code, errOut)
 	}
-	if _, _, code := run(t, "lint", mistakes, "--baseline", base); code != 0 {
+	if _, _, code := clitest.RunIn(t, root, "lint", mistakes, "--baseline", base); code != 0 {
 		t.Fatalf("linting against its own baseline: exit %d, want 0", code)
 	}
 	paths, _ := filepath.Glob(filepath.Join("../../..", mistakes, "*.yaml"))
@@ -151,7 +140,7 @@ func TestBaselineFlow(t *testing.T) {
 	if err := os.WriteFile(moved, all, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, _, code := run(t, "lint", moved, "--baseline", base, "-o", "json")
+	out, _, code := clitest.RunIn(t, root, "lint", moved, "--baseline", base, "-o", "json")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 for the new mistake", code)
 	}
@@ -168,14 +157,14 @@ func TestBaselineFlow(t *testing.T) {
 	if len(active) != 1 || active[0] != "BH-LINT-008 NetworkPolicy api/wide-open" {
 		t.Errorf("active findings = %v, want only the new BH-LINT-008", active)
 	}
-	out, _, _ = run(t, "lint", moved, "--baseline", base, "-o", "sarif")
+	out, _, _ = clitest.RunIn(t, root, "lint", moved, "--baseline", base, "-o", "sarif")
 	if n := strings.Count(out, `"baselineState": "new"`); n != 1 {
 		t.Errorf("%d SARIF results are new, want 1", n)
 	}
 	if err := os.WriteFile(base, []byte("{}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, errOut, code := run(t, "lint", mistakes, "--baseline", base); code != 2 || !strings.Contains(errOut, "LintBaseline") {
+	if _, errOut, code := clitest.RunIn(t, root, "lint", mistakes, "--baseline", base); code != 2 || !strings.Contains(errOut, "LintBaseline") {
 		t.Errorf("bad baseline file: exit %d, stderr %q", code, errOut)
 	}
 }
@@ -183,7 +172,7 @@ func TestBaselineFlow(t *testing.T) {
 // TestFineLines checks that findings point at the rule or peer, not the
 // document: 06-or-instead-of-and.yaml's second item is on line 14.
 func TestFineLines(t *testing.T) {
-	out, _, _ := run(t, "lint", mistakes, "--checks", "BH-LINT-006")
+	out, _, _ := clitest.RunIn(t, root, "lint", mistakes, "--checks", "BH-LINT-006")
 	if !regexp.MustCompile(`(?m)^examples/lint/mistakes/06-or-instead-of-and\.yaml:14: warning BH-LINT-006 `).MatchString(out) {
 		t.Errorf("BH-LINT-006 not reported at 06-or-instead-of-and.yaml:14:\n%s", out)
 	}
@@ -192,7 +181,7 @@ func TestFineLines(t *testing.T) {
 // TestNoWorkloads lints policies alone: the checks that need workloads
 // say they were skipped, the others still run.
 func TestNoWorkloads(t *testing.T) {
-	out, errOut, code := run(t, "lint", "examples/shop/policies.yaml", "examples/shop/namespaces.yaml")
+	out, errOut, code := clitest.RunIn(t, root, "lint", "examples/shop/policies.yaml", "examples/shop/namespaces.yaml")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}

@@ -17,18 +17,9 @@ import (
 	"github.com/bulkhead/bulkhead/internal/testutil"
 )
 
-// run runs a command line in-process from the repository root and
-// returns stdout, stderr and the exit code.
-func run(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir("../../..")
-	defer t.Chdir(wd)
-	return clitest.Run(t, "", args...)
-}
+// root is the repository root: the commands run from there
+// (clitest.RunIn), so that paths in outputs read as a user would see them.
+const root = "../../.."
 
 // TestGolden compares the page written to standard output with
 // testdata/*.golden (go test ./internal/cli/report -update rewrites them;
@@ -43,7 +34,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := run(t, tt.args...)
+			out, errOut, code := clitest.RunIn(t, root, tt.args...)
 			if code != 0 {
 				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 			}
@@ -54,7 +45,7 @@ func TestGolden(t *testing.T) {
 
 func TestWritesReport(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "shop.html")
-	_, errOut, code := run(t, "report", "examples/shop", "--spec", "examples/specs/shop-failing.yaml", "-o", out, "--generated", "fixed")
+	_, errOut, code := clitest.RunIn(t, root, "report", "examples/shop", "--spec", "examples/specs/shop-failing.yaml", "-o", out, "--generated", "fixed")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
@@ -68,11 +59,11 @@ func TestWritesReport(t *testing.T) {
 		}
 	}
 	// The spec's own manifests are used when no path is given.
-	stdout, _, code := run(t, "report", "--spec", "examples/specs/shop.yaml", "-o", "-", "--generated", "fixed", "--no-lint")
+	stdout, _, code := clitest.RunIn(t, root, "report", "--spec", "examples/specs/shop.yaml", "-o", "-", "--generated", "fixed", "--no-lint")
 	if code != 0 || !strings.Contains(stdout, "shop-segmentation") || !strings.Contains(stdout, "The lint was not run.") {
 		t.Errorf("report of the spec's manifests to stdout: exit %d", code)
 	}
-	stdout, _, code = run(t, "report", "examples/shop", "-o", "-", "--no-exposure")
+	stdout, _, code = clitest.RunIn(t, root, "report", "examples/shop", "-o", "-", "--no-exposure")
 	if code != 0 || !strings.Contains(stdout, "The exposure was not computed") || strings.Contains(stdout, `class="exposure-row"`) {
 		t.Errorf("--no-exposure: exit %d, or the exposure is still there", code)
 	}
@@ -92,14 +83,14 @@ func TestReportErrors(t *testing.T) {
 		{"report", "no/such/dir", "-o", out},
 		{"report", "examples/shop", "--baseline", "no/such.json", "-o", out},
 	} {
-		if _, errOut, code := run(t, args...); code != 2 {
+		if _, errOut, code := clitest.RunIn(t, root, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2; stderr:\n%s", args, code, errOut)
 		}
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a failed run left %s behind", out)
 	}
-	if _, _, code := run(t, "report", "examples/shop", "-o", filepath.Join(dir, "missing-dir", "r.html")); code == 0 {
+	if _, _, code := clitest.RunIn(t, root, "report", "examples/shop", "-o", filepath.Join(dir, "missing-dir", "r.html")); code == 0 {
 		t.Error("writing into a missing directory succeeded")
 	}
 }
@@ -145,7 +136,7 @@ func TestChromiumRendersReport(t *testing.T) {
 	bin := chromium(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "shop.html")
-	if _, errOut, code := run(t, "report", "examples/shop", "--spec", "examples/specs/shop-failing.yaml", "-o", page, "--generated", "2026-11-25 12:00 UTC"); code != 0 {
+	if _, errOut, code := clitest.RunIn(t, root, "report", "examples/shop", "--spec", "examples/specs/shop-failing.yaml", "-o", page, "--generated", "2026-11-25 12:00 UTC"); code != 0 {
 		t.Fatalf("report: exit %d\n%s", code, errOut)
 	}
 	url := "file://" + page

@@ -2,7 +2,6 @@ package test_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -10,20 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulkhead/bulkhead/internal/cli"
-	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
+	"github.com/bulkhead/bulkhead/internal/cli/clitest"
 	"github.com/bulkhead/bulkhead/internal/testutil"
 	junit "github.com/joshdk/go-junit"
 )
-
-func run(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	err := cli.Run(context.Background(), args, streams)
-	code := cmdutil.ExitCode(err, &errOut)
-	return out.String(), errOut.String(), code
-}
 
 const (
 	pass = "../../../examples/specs/shop.yaml"
@@ -46,7 +35,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := run(t, tt.args...)
+			out, errOut, code := clitest.Run(t, "", tt.args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.code, errOut)
 			}
@@ -80,8 +69,8 @@ type junitDoc struct {
 // against the text output.
 func TestJUnitParses(t *testing.T) {
 	for _, spec := range []string{pass, fail} {
-		out, _, code := run(t, "test", spec, "-o", "junit")
-		txt, _, _ := run(t, "test", spec)
+		out, _, code := clitest.Run(t, "", "test", spec, "-o", "junit")
+		txt, _, _ := clitest.Run(t, "", "test", spec)
 		wantFailed := strings.Count(txt, "FAIL  ")
 		wantTests := wantFailed + strings.Count(txt, "PASS  ")
 		if (code == 1) != (wantFailed > 0) {
@@ -131,7 +120,7 @@ func TestJUnitParses(t *testing.T) {
 
 // TestTAP checks the TAP stream's plan and test lines against the results.
 func TestTAP(t *testing.T) {
-	out, _, _ := run(t, "test", fail, "-o", "tap")
+	out, _, _ := clitest.Run(t, "", "test", fail, "-o", "tap")
 	lines := strings.Split(out, "\n")
 	if lines[0] != "TAP version 13" || lines[1] != "1..5" {
 		t.Fatalf("TAP header: %q %q", lines[0], lines[1])
@@ -152,7 +141,7 @@ func TestTAP(t *testing.T) {
 
 func TestJUnitFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "results.xml")
-	out, _, code := run(t, "test", fail, "--junit-file", path)
+	out, _, code := clitest.Run(t, "", "test", fail, "--junit-file", path)
 	if code != 1 || !strings.Contains(out, "FAIL  only orders reaches postgres") {
 		t.Fatalf("exit %d, output:\n%s", code, out)
 	}
@@ -160,7 +149,7 @@ func TestJUnitFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	junitOut, _, _ := run(t, "test", fail, "-o", "junit")
+	junitOut, _, _ := clitest.Run(t, "", "test", fail, "-o", "junit")
 	if string(b) != junitOut {
 		t.Error("--junit-file differs from -o junit")
 	}
@@ -169,7 +158,7 @@ func TestJUnitFile(t *testing.T) {
 // TestManifestsArgument runs the passing spec against other manifests
 // given on the command line: the fixed shop breaks one test.
 func TestManifestsArgument(t *testing.T) {
-	out, _, code := run(t, "test", pass, shop, "-o", "json")
+	out, _, code := clitest.Run(t, "", "test", pass, shop, "-o", "json")
 	if code != 0 {
 		t.Fatalf("the shop itself: exit %d", code)
 	}
@@ -189,7 +178,7 @@ func TestManifestsArgument(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, _, code = run(t, "test", pass, dir, "-o", "json")
+	out, _, code = clitest.Run(t, "", "test", pass, dir, "-o", "json")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s", code, out)
 	}
@@ -236,7 +225,7 @@ tests:
 	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code := run(t, "test", path, shop)
+	out, errOut, code := clitest.Run(t, "", "test", path, shop)
 	if code != 2 || out != "" {
 		t.Fatalf("exit %d, stdout %q; want 2 and no result", code, out)
 	}
@@ -254,7 +243,7 @@ func TestUsage(t *testing.T) {
 		{"test", pass, "-o", "xml"},
 		{"test", pass, "/no/such/manifests"},
 	} {
-		_, errOut, code := run(t, args...)
+		_, errOut, code := clitest.Run(t, "", args...)
 		if code != 2 || !strings.Contains(errOut, "error") {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and an error", args, code, errOut)
 		}
