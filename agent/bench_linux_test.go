@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/bulkhead/bulkhead/agent"
-	"github.com/bulkhead/bulkhead/agent/agenttest"
 	"github.com/bulkhead/bulkhead/dataplane"
 	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/nft/compile/compiletest"
 )
@@ -36,7 +36,7 @@ func BenchmarkPrivilegedUpdate(b *testing.B) {
 		for _, change := range []string{"pod-add", "policy-change"} {
 			name := fmt.Sprintf("pods=%d/admin=%d/%s", cfg.Pods, cfg.AdminPolicies, change)
 			b.Run(name, func(b *testing.B) {
-				ns := agenttest.NewNetNS(b)
+				ns := netnstest.New(b)
 				a, err := dataplane.New(dataplane.Config{NetNS: int(ns)})
 				if err != nil {
 					b.Fatal(err)
@@ -83,7 +83,7 @@ func BenchmarkPrivilegedSync(b *testing.B) {
 		{Pods: 10000, Policies: 2000, AdminPolicies: 100},
 	} {
 		b.Run(fmt.Sprintf("pods=%d/admin=%d/pod-add", cfg.Pods, cfg.AdminPolicies), func(b *testing.B) {
-			ns := agenttest.NewNetNS(b)
+			ns := netnstest.New(b)
 			nl, err := dataplane.New(dataplane.Config{NetNS: int(ns)})
 			if err != nil {
 				b.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/nft"
 	"github.com/bulkhead/bulkhead/nft/nfttest"
 )
@@ -33,7 +34,7 @@ func onePodMore(rs *nft.Ruleset) *nft.Ruleset {
 func BenchmarkApplyFull(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("elements=%d", n), func(b *testing.B) {
-			ns := newNetNS(b)
+			ns := netnstest.New(b)
 			a := newApplier(b, ns, "")
 			rs := nfttest.Large("", n/2, 0)
 			b.ReportAllocs()
@@ -50,7 +51,7 @@ func BenchmarkApplyFull(b *testing.B) {
 func BenchmarkApplyOneElement(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("elements=%d", n), func(b *testing.B) {
-			ns := newNetNS(b)
+			ns := netnstest.New(b)
 			a := newApplier(b, ns, "")
 			rs := [2]*nft.Ruleset{nfttest.Large("", n/2, 0), nil}
 			rs[1] = onePodMore(rs[0])
@@ -72,7 +73,7 @@ func BenchmarkApplyOneElement(b *testing.B) {
 func BenchmarkNftFull(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("elements=%d", n), func(b *testing.B) {
-			ns := newNetNS(b)
+			ns := netnstest.New(b)
 			text := nft.RenderReplace(nfttest.Large("", n/2, 0))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -85,7 +86,7 @@ func BenchmarkNftFull(b *testing.B) {
 func BenchmarkNftOneElement(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("elements=%d", n), func(b *testing.B) {
-			ns := newNetNS(b)
+			ns := netnstest.New(b)
 			base := nfttest.Large("", n/2, 0)
 			more := onePodMore(base)
 			mustNft(b, ns, nft.RenderReplace(base), "-f", "-")

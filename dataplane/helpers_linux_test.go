@@ -5,10 +5,8 @@ package dataplane
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -17,67 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netns"
 
+	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/nft"
 )
-
-// requireRoot skips a privileged test loudly when not root.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skipf("SKIPPED %s: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces and program nftables; CI runs it as root", t.Name())
-	}
-}
-
-// newNetNS creates a network namespace for the test, without entering it,
-// and deletes it (closes its only handle) when the test ends. Nothing the
-// test does in it reaches the host's namespace.
-func newNetNS(t testing.TB) netns.NsHandle {
-	t.Helper()
-	requireRoot(t)
-	var ns netns.NsHandle
-	onThread(t, func() {
-		var err error
-		if ns, err = netns.New(); err != nil { // moves the thread into it
-			t.Fatalf("new netns: %v", err)
-		}
-	})
-	t.Cleanup(func() { ns.Close() })
-	return ns
-}
-
-// inNetNS runs fn on a thread moved into ns.
-func inNetNS(t testing.TB, ns netns.NsHandle, fn func()) {
-	t.Helper()
-	onThread(t, func() {
-		if err := netns.Set(ns); err != nil {
-			t.Fatalf("enter netns: %v", err)
-		}
-		fn()
-	})
-}
-
-// onThread runs fn locked to a thread and moves the thread back to its
-// network namespace after. If that fails, the thread stays locked, and Go
-// discards it when the goroutine ends rather than running other code in
-// the wrong namespace.
-func onThread(t testing.TB, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("current netns: %v", err)
-	}
-	defer orig.Close()
-	defer func() {
-		if err := netns.Set(orig); err != nil {
-			t.Errorf("back to the original netns: %v", err)
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-	fn()
-}
 
 var nftOnce sync.Once
 
@@ -110,7 +50,7 @@ func nftIn(t testing.TB, ns netns.NsHandle, stdin string, args ...string) (strin
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	var err error
-	inNetNS(t, ns, func() { err = cmd.Run() })
+	netnstest.In(t, ns, func() { err = cmd.Run() })
 	return out.String(), err
 }
 

@@ -17,11 +17,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/nft/nfttest"
 )
 
 func TestPrivilegedApplyReadBack(t *testing.T) {
-	ns := newNetNS(t)
+	ns := netnstest.New(t)
 	a := newApplier(t, ns, "")
 	rs := nfttest.Sample("")
 	if err := a.Apply(ctx(t), rs); err != nil {
@@ -37,7 +38,7 @@ func TestPrivilegedApplyReadBack(t *testing.T) {
 // of the text, expression for expression, as nft decodes them.
 func TestPrivilegedMatchesNft(t *testing.T) {
 	rs := nfttest.Sample("")
-	viaNetlink, viaNft := newNetNS(t), newNetNS(t)
+	viaNetlink, viaNft := netnstest.New(t), netnstest.New(t)
 	if err := newApplier(t, viaNetlink, "").Apply(ctx(t), rs); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -104,7 +105,7 @@ func withLog(l *txLog) func(*Config) {
 // policy change only the changed chain, and that the kernel ends up with
 // the new ruleset each time.
 func TestPrivilegedIncremental(t *testing.T) {
-	ns := newNetNS(t)
+	ns := netnstest.New(t)
 	var log txLog
 	a := newApplier(t, ns, "", withLog(&log))
 	rs := nfttest.Sample("")
@@ -170,7 +171,7 @@ func TestPrivilegedRandomUpdates(t *testing.T) {
 	if testing.Short() {
 		steps = 15
 	}
-	viaNetlink, viaNft := newNetNS(t), newNetNS(t)
+	viaNetlink, viaNft := netnstest.New(t), netnstest.New(t)
 	a := newApplier(t, viaNetlink, "bh_random")
 	g := nfttest.NewGen(11)
 	var prev *nft.Ruleset
@@ -202,7 +203,7 @@ func sameFamilyChecks(s string) string {
 
 // TestPrivilegedNftAcceptsRender checks that nft reads Render's text.
 func TestPrivilegedNftAcceptsRender(t *testing.T) {
-	ns := newNetNS(t)
+	ns := netnstest.New(t)
 	mustNft(t, ns, nft.Render(nfttest.Sample("")), "-c", "-f", "-")
 	g := nfttest.NewGen(5)
 	for range 20 {
@@ -213,7 +214,7 @@ func TestPrivilegedNftAcceptsRender(t *testing.T) {
 // TestPrivilegedInvalidRulesetUntouched checks that a ruleset Validate
 // rejects never reaches the kernel.
 func TestPrivilegedInvalidRulesetUntouched(t *testing.T) {
-	ns := newNetNS(t)
+	ns := netnstest.New(t)
 	a := newApplier(t, ns, "")
 	rs := nfttest.Sample("")
 	if err := a.Apply(ctx(t), rs); err != nil {
@@ -253,7 +254,7 @@ func TestPrivilegedInvalidRulesetUntouched(t *testing.T) {
 // (element additions, then a rule jumping to a missing chain, which
 // Validate would have caught) and checks that none of it took effect.
 func TestPrivilegedRejectedBatchIsAtomic(t *testing.T) {
-	ns := newNetNS(t)
+	ns := netnstest.New(t)
 	a := newApplier(t, ns, "")
 	rs := nfttest.Sample("")
 	if err := a.Apply(ctx(t), rs); err != nil {
@@ -279,7 +280,7 @@ func TestPrivilegedRejectedBatchIsAtomic(t *testing.T) {
 // checks that the table is left as it was, the error is reported, and the
 // following Apply replaces the table and converges.
 func TestPrivilegedDriftConverges(t *testing.T) {
-	ns := newNetNS(t)
+	ns := netnstest.New(t)
 	a := newApplier(t, ns, "")
 	rs := nfttest.Sample("")
 	if err := a.Apply(ctx(t), rs); err != nil {
@@ -323,7 +324,7 @@ func TestPrivilegedDriftConverges(t *testing.T) {
 // first one made, as after an agent restart, and checks that it converges
 // and that no other table is touched.
 func TestPrivilegedRestartConverges(t *testing.T) {
-	ns := newNetNS(t)
+	ns := netnstest.New(t)
 	others := "table inet other_tbl {\n\tchain c_fwd {\n\t\ttype filter hook forward priority 5; policy accept;\n\t\tcounter\n\t}\n}\ntable ip bulkhead {\n\tset s_1 {\n\t\ttype ipv4_addr\n\t\telements = { 10.0.0.1 }\n\t}\n}\n"
 	mustNft(t, ns, others, "-f", "-")
 	before := mustNft(t, ns, "", "list", "table", "inet", "other_tbl") + mustNft(t, ns, "", "list", "table", "ip", "bulkhead")
@@ -360,7 +361,7 @@ func TestPrivilegedRestartConverges(t *testing.T) {
 // TestPrivilegedJumpDepthMatchesKernel checks nft.MaxJumpDepth against the
 // kernel: it accepts chains that deep and rejects one more.
 func TestPrivilegedJumpDepthMatchesKernel(t *testing.T) {
-	ns := newNetNS(t)
+	ns := netnstest.New(t)
 	a := newApplier(t, ns, "")
 	for depth := nft.MaxJumpDepth - 1; depth <= nft.MaxJumpDepth+1; depth++ {
 		rs := &nft.Ruleset{Chains: []nft.Chain{{Name: "base_b", Hook: nft.HookForward, Policy: nft.PolicyAccept, Rules: []nft.Rule{{Stmts: []nft.Stmt{nft.JumpTo("c_1")}}}}}}
@@ -383,7 +384,7 @@ func TestPrivilegedJumpDepthMatchesKernel(t *testing.T) {
 // elements in one transaction, checks them, then checks that a batch of
 // 20,000 more that the kernel rejects at its end leaves none behind.
 func TestPrivilegedLargeBatch(t *testing.T) {
-	ns := newNetNS(t)
+	ns := netnstest.New(t)
 	var log txLog
 	a := newApplier(t, ns, "", withLog(&log))
 	const n = 20000
@@ -418,7 +419,7 @@ func TestPrivilegedLargeBatch(t *testing.T) {
 // transaction (each rule is its own netlink message, echoed back by the
 // kernel) and replaces one chain of 100 of them.
 func TestPrivilegedManyRules(t *testing.T) {
-	ns := newNetNS(t)
+	ns := netnstest.New(t)
 	var log txLog
 	a := newApplier(t, ns, "", withLog(&log))
 	rs := &nft.Ruleset{}
@@ -490,7 +491,7 @@ func TestPrivilegedEdgeElements(t *testing.T) {
 	if err := nft.Validate(rs); err != nil {
 		t.Fatal(err)
 	}
-	viaNetlink, viaNft := newNetNS(t), newNetNS(t)
+	viaNetlink, viaNft := netnstest.New(t), netnstest.New(t)
 	a := newApplier(t, viaNetlink, "")
 	if err := a.Apply(ctx(t), rs); err != nil {
 		t.Fatal(err)

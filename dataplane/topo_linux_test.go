@@ -12,6 +12,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 )
 
 // topo is three private network namespaces, client A and server B routed
@@ -38,7 +40,7 @@ type link struct {
 
 func newTopo(t *testing.T) *topo {
 	t.Helper()
-	tp := &topo{A: newNetNS(t), R: newNetNS(t), B: newNetNS(t)}
+	tp := &topo{A: netnstest.New(t), R: netnstest.New(t), B: netnstest.New(t)}
 	mac := func(i byte) net.HardwareAddr { return net.HardwareAddr{0x02, 0, 0, 0, 0, i} }
 	a0, r0 := link{tp.A, "a0", mac(1)}, link{tp.R, "r0", mac(2)}
 	r1, b0 := link{tp.R, "r1", mac(3)}, link{tp.B, "b0", mac(4)}
@@ -55,7 +57,7 @@ func newTopo(t *testing.T) *topo {
 	configure(t, b0, tp.addrB, r1.mac, tp.addrRB)
 	route(t, a0, tp.addrR)
 	route(t, b0, tp.addrRB)
-	inNetNS(t, tp.R, func() {
+	netnstest.In(t, tp.R, func() {
 		for _, f := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
 			if err := os.WriteFile(f, []byte("1"), 0o644); err != nil {
 				t.Fatalf("R: %s: %v", f, err)

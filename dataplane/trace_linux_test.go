@@ -16,6 +16,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/nft"
 	"github.com/bulkhead/bulkhead/nft/nfttest"
 )
@@ -66,7 +67,7 @@ type listeners struct {
 
 func listen(t *testing.T, ns netns.NsHandle) *listeners {
 	l := &listeners{got: map[string]bool{}}
-	inNetNS(t, ns, func() {
+	netnstest.In(t, ns, func() {
 		for _, port := range probePorts {
 			u, err := net.ListenUDP("udp", &net.UDPAddr{Port: int(port)}) // dual-stack
 			if err != nil {
@@ -139,7 +140,7 @@ func runProbes(t *testing.T, probes []probe, at map[netns.NsHandle]*listeners) m
 		go func() {
 			defer wg.Done()
 			var success bool
-			inNetNS(t, p.from, func() {
+			netnstest.In(t, p.from, func() {
 				switch p.proto {
 				case nft.ProtoUDP:
 					c, err := net.DialUDP("udp", &net.UDPAddr{IP: p.src.AsSlice()}, &net.UDPAddr{IP: p.dst.AsSlice(), Port: int(p.dport)})

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 )
 
 // benchTopology spreads pods over nodes, each pod listening on one port
@@ -84,7 +86,7 @@ func BenchmarkPrivilegedProbeAll(b *testing.B) {
 // BenchmarkPrivilegedUpDown measures building and deleting a lab of 50
 // pods on two nodes, each pod listening on TCP, UDP and SCTP.
 func BenchmarkPrivilegedUpDown(b *testing.B) {
-	requireRoot(b)
+	netnstest.RequireRoot(b)
 	for _, pods := range []int{10, 50} {
 		b.Run(fmt.Sprintf("pods=%d", pods), func(b *testing.B) {
 			topo := benchTopology(pods, 2)

@@ -22,17 +22,9 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/model"
 )
-
-// requireRoot skips, loudly, where the test cannot create namespaces.
-func requireRoot(tb testing.TB) {
-	tb.Helper()
-	if os.Geteuid() != 0 {
-		tb.Skip("SKIPPED: this lab test creates network namespaces and needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN); " +
-			"run `sudo go test ./lab/` (CI runs as root, so there it runs)")
-	}
-}
 
 var prefixSeq atomic.Int32
 
@@ -46,7 +38,7 @@ func testPrefix() string {
 // which also checks that nothing with the prefix is left behind.
 func upLab(tb testing.TB, topo Topology) *Lab {
 	tb.Helper()
-	requireRoot(tb)
+	netnstest.RequireRoot(tb)
 	topo.Prefix = testPrefix()
 	l, err := Up(context.Background(), topo, nil)
 	if err != nil {
@@ -357,7 +349,7 @@ func hostState(t *testing.T) string {
 }
 
 func TestPrivilegedHostUntouched(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	before := hostState(t)
 	self, err := netns.Get()
 	if err != nil {
@@ -392,7 +384,7 @@ func TestPrivilegedHostUntouched(t *testing.T) {
 }
 
 func TestPrivilegedDown(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	topo := twoNodes()
 	topo.Prefix = testPrefix()
 	l, err := Up(context.Background(), topo, nil)
@@ -426,7 +418,7 @@ func TestPrivilegedDown(t *testing.T) {
 // TestPrivilegedCleanup leaves a lab behind as a crashed process would and
 // checks that Up refuses the prefix until Cleanup removes it.
 func TestPrivilegedCleanup(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	topo := twoNodes()
 	topo.Prefix = testPrefix()
 	defer Cleanup(topo.Prefix)
@@ -467,7 +459,7 @@ func TestPrivilegedCleanup(t *testing.T) {
 // TestPrivilegedUpFailure makes Up fail at each stage and checks that it
 // leaves nothing behind, in the host or under /run/netns.
 func TestPrivilegedUpFailure(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	before := hostState(t)
 	for _, stage := range []string{"namespaces", "links", "listeners"} {
 		t.Run(stage, func(t *testing.T) {

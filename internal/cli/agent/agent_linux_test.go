@@ -20,10 +20,10 @@ import (
 	"github.com/google/nftables"
 	"github.com/vishvananda/netns"
 
-	"github.com/bulkhead/bulkhead/agent/agenttest"
 	"github.com/bulkhead/bulkhead/dataplane"
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/nft"
 	"github.com/bulkhead/bulkhead/nft/compile"
@@ -218,7 +218,7 @@ func tail(s string) string {
 // converge to the ruleset of the manifests. A table of another owner in
 // the namespace must come out untouched, and no other table may appear.
 func TestPrivilegedAgentKilledMidUpdate(t *testing.T) {
-	ns := agenttest.NewNetNS(t)
+	ns := netnstest.New(t)
 	iterations := 6
 	if testing.Short() {
 		iterations = 2
@@ -336,7 +336,7 @@ func firstLines(s string, n int) string {
 // exits 0; with an invalid manifest added it exits 1 and leaves the table
 // as it was.
 func TestPrivilegedAgentOnce(t *testing.T) {
-	ns := agenttest.NewNetNS(t)
+	ns := netnstest.New(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cluster.yaml")
 	writeCluster(t, path, synth.Config{Pods: 200, Policies: 40, AdminPolicies: 3, Seed: 3}, time.Now())

@@ -13,11 +13,11 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/bulkhead/bulkhead/agent/agenttest"
 	"github.com/bulkhead/bulkhead/eval"
 	cliagent "github.com/bulkhead/bulkhead/internal/cli/agent"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
 	"github.com/bulkhead/bulkhead/internal/kubetest"
+	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/kube"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/nft"
@@ -31,9 +31,9 @@ import (
 // compiled from a fresh read of the cluster, reached through the agent's
 // incremental path.
 func TestPrivilegedAgentLive(t *testing.T) {
-	agenttest.RequireRoot(t)
+	netnstest.RequireRoot(t)
 	env := kubetest.Shared(t)
-	netNS := agenttest.NewNetNS(t)
+	netNS := netnstest.New(t)
 	ns := env.Namespace(t, map[string]string{"team": "shop"})
 	node := "node-" + ns // no other test's pods are on it
 

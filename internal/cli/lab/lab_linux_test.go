@@ -22,16 +22,9 @@ import (
 	"github.com/bulkhead/bulkhead/internal/cli/clitest"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
 	"github.com/bulkhead/bulkhead/internal/testutil"
+	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	labnet "github.com/bulkhead/bulkhead/lab"
 )
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED: bulkhead lab creates network namespaces and needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN): " +
-			"run `sudo go test ./internal/cli/lab/` (CI runs as root, so there it runs)")
-	}
-}
 
 // conc keeps the probes in flight low enough that a loaded machine does
 // not stall them past their timeout.
@@ -60,7 +53,7 @@ func example(name string) string {
 // TestPrivilegedLabRunShop: on the bundled shop, the wire agrees with the
 // engine everywhere, and the truth table (golden) shows it.
 func TestPrivilegedLabRunShop(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	out, stderr, code := clitest.Run(t, "", "lab", "run", example("shop"), "--prefix", testPrefix(t), "--concurrency", conc,
 		"--port", "8080/TCP", "--port", "5432/TCP", "--port", "53/UDP")
 	if code != 0 {
@@ -80,7 +73,7 @@ func TestPrivilegedLabRunShop(t *testing.T) {
 // `bulkhead matrix -o json` writes for the same ports, over the pods the
 // lab builds (node-exporter, on the host network, is not one of them).
 func TestPrivilegedLabRunJSON(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	ports := []string{"--port", "8080/TCP", "--port", "9100/TCP", "--port", "5432/TCP", "--port", "53/UDP", "--port", "443/TCP"}
 	out, stderr, code := clitest.Run(t, "", append([]string{"lab", "run", example("shop"), "--prefix", testPrefix(t), "--concurrency", conc, "-o", "json"}, ports...)...)
 	if code != 0 {
@@ -117,7 +110,7 @@ func TestPrivilegedLabRunJSON(t *testing.T) {
 // everything through, so every denied cell is a listed mismatch and the
 // exit status is 1.
 func TestPrivilegedLabRunMismatch(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	out, stderr, code := clitest.Run(t, "", "lab", "run", example("shop"), "--prefix", testPrefix(t), "--concurrency", conc, "--no-rules", "--port", "6379/TCP")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, stderr)
@@ -162,7 +155,7 @@ func (s *syncBuffer) String() string {
 // fails its self-check; interrupting up deletes the lab; lab down deletes
 // a lab whose process died.
 func TestPrivilegedLabUpProbeDown(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	prefix := testPrefix(t)
 	args := []string{example("multi-tenant"), "--prefix", prefix, "--nodes", "3", "--port", "8080/TCP", "--port", "53/UDP"}
 

@@ -1,4 +1,0 @@
-// Package agenttest holds helpers for the agent's privileged tests and
-// benchmarks: a private network namespace per test. It is imported only
-// from tests.
-package agenttest
