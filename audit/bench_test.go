@@ -6,24 +6,16 @@ import (
 
 	"github.com/bulkhead/bulkhead/audit"
 	"github.com/bulkhead/bulkhead/internal/synth"
-	"github.com/bulkhead/bulkhead/model"
-	"github.com/bulkhead/bulkhead/parse/manifest"
+	"github.com/bulkhead/bulkhead/internal/synth/synthtest"
 )
 
 // synthInput models a generated cluster through the manifest Builder, as
 // the CLI does after decoding.
 func synthInput(tb testing.TB, cfg synth.Config) audit.Input {
 	tb.Helper()
-	b := manifest.NewBuilder(manifest.Options{})
-	for _, o := range synth.Generate(cfg).Objects() {
-		b.Add(o, model.Source{File: "synth.yaml"})
-	}
-	snap := b.Snapshot()
-	if errs := snap.Errors(); len(errs) > 0 {
-		tb.Fatalf("generated cluster has %d invalid objects, first: %v", len(errs), errs[0].Error())
-	}
+	snap, objs := synthtest.Load(tb, cfg)
 	in := audit.Input{Snapshot: snap}
-	for _, o := range b.Objects() {
+	for _, o := range objs {
 		in.Objects = append(in.Objects, audit.Object{Source: o.Source, Obj: o.Obj})
 	}
 	return in

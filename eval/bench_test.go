@@ -6,25 +6,8 @@ import (
 
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/synth"
-	"github.com/bulkhead/bulkhead/model"
-	"github.com/bulkhead/bulkhead/parse/manifest"
+	"github.com/bulkhead/bulkhead/internal/synth/synthtest"
 )
-
-// synthSnapshot models a generated cluster through the manifest Builder,
-// as the CLI does after decoding.
-func synthSnapshot(tb testing.TB, cfg synth.Config) *model.Snapshot {
-	tb.Helper()
-	c := synth.Generate(cfg)
-	b := manifest.NewBuilder(manifest.Options{})
-	for _, o := range c.Objects() {
-		b.Add(o, model.Source{File: "synth"})
-	}
-	snap := b.Snapshot()
-	if errs := snap.Errors(); len(errs) > 0 {
-		tb.Fatalf("generated cluster has %d invalid objects, first: %v", len(errs), errs[0].Error())
-	}
-	return snap
-}
 
 var benchSizes = []synth.Config{
 	{Pods: 1000, Policies: 200},
@@ -50,7 +33,7 @@ func BenchmarkAnalyze(b *testing.B) {
 			if testing.Short() && cfg.Pods > 10000 {
 				b.Skip("-short: skipping the 100k-pod cluster")
 			}
-			snap := synthSnapshot(b, cfg)
+			snap := synthtest.Snapshot(b, cfg)
 			b.ReportAllocs()
 			var n int
 			for b.Loop() {
@@ -70,7 +53,7 @@ func BenchmarkAnalyze(b *testing.B) {
 // analyze does before printing.
 func BenchmarkExpand(b *testing.B) {
 	cfg := benchSizes[1]
-	snap := synthSnapshot(b, cfg)
+	snap := synthtest.Snapshot(b, cfg)
 	e := eval.New(snap, eval.Options{})
 	c := e.Connectivity()
 	b.ReportAllocs()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/internal/synth/synthtest"
 	"github.com/bulkhead/bulkhead/model"
 )
 
@@ -17,7 +18,7 @@ import (
 // the state stays the same; the figure is per event.
 func BenchmarkTrackerApply(b *testing.B) {
 	for _, pods := range []int{1000, 10000} {
-		snap := synthSnapshot(b, synth.Config{Pods: pods, Policies: pods / 5})
+		snap := synthtest.Snapshot(b, synth.Config{Pods: pods, Policies: pods / 5})
 		opts := eval.Options{ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
 		tr := eval.NewTracker(snap, opts)
 		var sample *model.Endpoint

@@ -7,21 +7,14 @@ import (
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/exposure"
 	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/internal/synth/synthtest"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/parse/manifest"
 )
 
 func synthEngine(tb testing.TB, cfg synth.Config) *eval.Engine {
 	tb.Helper()
-	b := manifest.NewBuilder(manifest.Options{})
-	for _, o := range synth.Generate(cfg).Objects() {
-		b.Add(o, model.Source{File: "synth"})
-	}
-	snap := b.Snapshot()
-	if errs := snap.Errors(); len(errs) > 0 {
-		tb.Fatalf("generated cluster has invalid objects: %v", errs[0].Error())
-	}
-	return eval.New(snap, eval.Options{})
+	return eval.New(synthtest.Snapshot(tb, cfg), eval.Options{})
 }
 
 // TestAgainstExplain checks every side of every endpoint against the

@@ -7,9 +7,8 @@ import (
 
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/internal/synth/synthtest"
 	"github.com/bulkhead/bulkhead/lint"
-	"github.com/bulkhead/bulkhead/model"
-	"github.com/bulkhead/bulkhead/parse/manifest"
 )
 
 // BenchmarkLint measures every check on generated clusters, the engine
@@ -23,12 +22,7 @@ func BenchmarkLint(b *testing.B) {
 	} {
 		name := fmt.Sprintf("pods=%d/policies=%d/admin=%d", cfg.Pods, cfg.Policies, cfg.AdminPolicies)
 		b.Run(name, func(b *testing.B) {
-			c := synth.Generate(cfg)
-			bl := manifest.NewBuilder(manifest.Options{})
-			for _, o := range c.Objects() {
-				bl.Add(o, model.Source{File: "synth"})
-			}
-			e := eval.New(bl.Snapshot(), eval.Options{})
+			e := eval.New(synthtest.Snapshot(b, cfg), eval.Options{})
 			b.ReportAllocs()
 			var n int
 			for b.Loop() {

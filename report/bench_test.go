@@ -8,9 +8,8 @@ import (
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/exposure"
 	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/internal/synth/synthtest"
 	"github.com/bulkhead/bulkhead/lint"
-	"github.com/bulkhead/bulkhead/model"
-	"github.com/bulkhead/bulkhead/parse/manifest"
 	"github.com/bulkhead/bulkhead/report"
 )
 
@@ -25,12 +24,7 @@ func BenchmarkReport(b *testing.B) {
 		{Pods: 10000, Policies: 2000, AdminPolicies: 100},
 	} {
 		b.Run(fmt.Sprintf("pods=%d/policies=%d/admin=%d", cfg.Pods, cfg.Policies, cfg.AdminPolicies), func(b *testing.B) {
-			c := synth.Generate(cfg)
-			bl := manifest.NewBuilder(manifest.Options{})
-			for _, o := range c.Objects() {
-				bl.Add(o, model.Source{File: "synth"})
-			}
-			e := eval.New(bl.Snapshot(), eval.Options{})
+			e := eval.New(synthtest.Snapshot(b, cfg), eval.Options{})
 			b.Run("all", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/internal/synth/synthtest"
 	"github.com/bulkhead/bulkhead/internal/testutil"
 	"github.com/bulkhead/bulkhead/lint"
 	"github.com/bulkhead/bulkhead/model"
@@ -162,12 +163,7 @@ func TestMatrixAgreesWithEngine(t *testing.T) {
 // TestPerNamespace renders a generated cluster larger than Detailed: the
 // graph and the matrix show namespaces, and their numbers add up.
 func TestPerNamespace(t *testing.T) {
-	c := synth.Generate(synth.Config{Pods: 1000, Policies: 200, Seed: 3})
-	b := manifest.NewBuilder(manifest.Options{})
-	for _, o := range c.Objects() {
-		b.Add(o, model.Source{File: "synth"})
-	}
-	e := eval.New(b.Snapshot(), eval.Options{})
+	e := eval.New(synthtest.Snapshot(t, synth.Config{Pods: 1000, Policies: 200, Seed: 3}), eval.Options{})
 	var buf bytes.Buffer
 	if err := report.WriteHTML(&buf, report.Input{Engine: e}, report.Options{Detailed: 100}); err != nil {
 		t.Fatal(err)

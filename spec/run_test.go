@@ -6,7 +6,7 @@ import (
 
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/synth"
-	"github.com/bulkhead/bulkhead/model"
+	"github.com/bulkhead/bulkhead/internal/synth/synthtest"
 	"github.com/bulkhead/bulkhead/parse/manifest"
 	"github.com/bulkhead/bulkhead/spec"
 )
@@ -83,11 +83,7 @@ func TestRunSemantics(t *testing.T) {
 func BenchmarkRun(b *testing.B) {
 	for _, cfg := range []synth.Config{{Pods: 1000, Policies: 200}, {Pods: 10000, Policies: 2000}} {
 		b.Run(fmt.Sprintf("pods=%d/policies=%d", cfg.Pods, cfg.Policies), func(b *testing.B) {
-			bl := manifest.NewBuilder(manifest.Options{})
-			for _, o := range synth.Generate(cfg).Objects() {
-				bl.Add(o, model.Source{File: "synth"})
-			}
-			e := eval.New(bl.Snapshot(), eval.Options{})
+			e := eval.New(synthtest.Snapshot(b, cfg), eval.Options{})
 			s, problems := spec.Parse("bench.yaml", []byte(`apiVersion: bulkhead.dev/v1
 kind: ConnectivityTest
 metadata: {name: bench}

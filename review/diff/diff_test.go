@@ -8,23 +8,11 @@ import (
 
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/internal/synth/synthtest"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/parse/manifest"
 	"github.com/bulkhead/bulkhead/review/diff"
 )
-
-func synthSnapshot(tb testing.TB, cfg synth.Config) *model.Snapshot {
-	tb.Helper()
-	b := manifest.NewBuilder(manifest.Options{})
-	for _, o := range synth.Generate(cfg).Objects() {
-		b.Add(o, model.Source{File: "synth"})
-	}
-	snap := b.Snapshot()
-	if errs := snap.Errors(); len(errs) > 0 {
-		tb.Fatalf("generated cluster has invalid objects: %v", errs[0].Error())
-	}
-	return snap
-}
 
 // mutate returns a copy of snap with some policies removed, changed and
 // added, and, when endpoints is set, some endpoints relabelled or removed.
@@ -95,7 +83,7 @@ func TestCompareOracle(t *testing.T) {
 	}
 	for i := range iters {
 		cfg := synth.Config{Pods: 80, Policies: 30, AdminPolicies: i % 3 * 2, Seed: uint64(i + 1)}
-		old := synthSnapshot(t, cfg)
+		old := synthtest.Snapshot(t, cfg)
 		r := rand.New(rand.NewPCG(uint64(i), 7))
 		endpoints := i%2 == 1
 		snap := mutate(r, old, 1+r.IntN(8), endpoints)
@@ -160,9 +148,9 @@ func TestCompareOracle(t *testing.T) {
 }
 
 func TestCompareSame(t *testing.T) {
-	snap := synthSnapshot(t, synth.Config{Pods: 100, Policies: 40, AdminPolicies: 3, Seed: 9})
+	snap := synthtest.Snapshot(t, synth.Config{Pods: 100, Policies: 40, AdminPolicies: 3, Seed: 9})
 	// Two engines of equal but separately built snapshots.
-	again := synthSnapshot(t, synth.Config{Pods: 100, Policies: 40, AdminPolicies: 3, Seed: 9})
+	again := synthtest.Snapshot(t, synth.Config{Pods: 100, Policies: 40, AdminPolicies: 3, Seed: 9})
 	rep := diff.Compare(eval.New(snap, eval.Options{}), eval.New(again, eval.Options{}), nil, nil)
 	if len(rep.Conns)+len(rep.Policies)+len(rep.Endpoints)+len(rep.Namespaces) != 0 {
 		t.Errorf("identical snapshots differ: %+v", rep.Count())
@@ -244,7 +232,7 @@ spec:
 func BenchmarkCompare(b *testing.B) {
 	for _, cfg := range []synth.Config{{Pods: 1000, Policies: 200}, {Pods: 10000, Policies: 2000}} {
 		b.Run(fmt.Sprintf("pods=%d/policies=%d", cfg.Pods, cfg.Policies), func(b *testing.B) {
-			old := synthSnapshot(b, cfg)
+			old := synthtest.Snapshot(b, cfg)
 			snap := mutate(rand.New(rand.NewPCG(1, 2)), old, cfg.Policies/100, false)
 			b.ReportAllocs()
 			var n int
