@@ -117,7 +117,7 @@ func BenchmarkEncodeFull(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := newEncoder(c, rs).delta(nft.Full(rs)); err != nil {
+				if err := newEncoder(c, rs.TableName(), nil).delta(nft.Full(rs)); err != nil {
 					b.Fatal(err)
 				}
 			}

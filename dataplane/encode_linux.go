@@ -51,29 +51,23 @@ type encoder struct {
 	// rules refer to them before the batch commits.
 	sets   map[string]*nftables.Set
 	nextID uint32
-	// intervals holds the interval flag of every set and map of the
-	// ruleset being applied.
-	intervals map[string]bool
+	// interval tells the interval flag of the table's sets and maps that
+	// the batch does not create.
+	interval func(string) bool
 	// counts for logging and error messages
 	msgs, elems int
 }
 
-// newEncoder returns an encoder queueing on c the messages that make
-// table equal next.
-func newEncoder(c *nftables.Conn, next *nft.Ruleset) *encoder {
-	e := &encoder{
-		c:         c,
-		table:     &nftables.Table{Name: next.TableName(), Family: nftables.TableFamilyINet},
-		sets:      map[string]*nftables.Set{},
-		intervals: map[string]bool{},
+// newEncoder returns an encoder queueing on c the messages of a batch
+// for table; interval tells the interval flag of the sets and maps the
+// batch does not create.
+func newEncoder(c *nftables.Conn, table string, interval func(string) bool) *encoder {
+	return &encoder{
+		c:        c,
+		table:    &nftables.Table{Name: (&nft.Ruleset{Table: table}).TableName(), Family: nftables.TableFamilyINet},
+		sets:     map[string]*nftables.Set{},
+		interval: interval,
 	}
-	for _, s := range next.Sets {
-		e.intervals[s.Name] = s.Interval
-	}
-	for _, m := range next.Maps {
-		e.intervals[m.Name] = m.Interval
-	}
-	return e
 }
 
 // replace queues the deletion of the table, if it exists, and its
@@ -505,7 +499,10 @@ func (e *encoder) lookupInfo(name string) (bool, uint32) {
 	if s, ok := e.sets[name]; ok {
 		return s.Interval, s.ID
 	}
-	return e.intervals[name], 0
+	if e.interval == nil {
+		return false, 0
+	}
+	return e.interval(name), 0
 }
 
 // ruleExprs translates a rule's statements.

@@ -43,6 +43,12 @@ func (f *Fake) Apply(ctx context.Context, rs *nft.Ruleset) error {
 	return err
 }
 
+// ApplyDelta implements Applier.
+func (f *Fake) ApplyDelta(ctx context.Context, base, next *nft.Ruleset, d nft.Delta) error {
+	_, _, err := f.s.applyDelta(ctx, base, next, d)
+	return err
+}
+
 // Applied implements Applier.
 func (f *Fake) Applied() *nft.Ruleset { return f.s.applied() }
 
@@ -117,7 +123,7 @@ func (k *fakeKernel) fail(d nft.Delta) error {
 	return nil
 }
 
-func (k *fakeKernel) commit(_ context.Context, d nft.Delta, _ *nft.Ruleset) (stats, error) {
+func (k *fakeKernel) commit(_ context.Context, d nft.Delta, _ func(string) bool) (stats, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err := k.fail(d); err != nil {

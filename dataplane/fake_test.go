@@ -162,3 +162,111 @@ func TestFakeDelete(t *testing.T) {
 		t.Errorf("after Delete: Read = %v, %v; Applied = %v", rs, err, f.Applied())
 	}
 }
+
+// TestFakeApplyDelta follows a ruleset with ApplyDelta: incremental
+// transactions of exactly the delta while the base is the last ruleset
+// applied, Apply's behaviour otherwise, and the table kept as the kernel
+// would have it after refused and failed deltas.
+func TestFakeApplyDelta(t *testing.T) {
+	ctx := context.Background()
+	f := dataplane.NewFake("")
+	rs := nfttest.Sample("")
+	// No table yet: the delta is ignored and the table replaced.
+	if err := f.ApplyDelta(ctx, nil, rs, nft.Full(rs)); err != nil {
+		t.Fatal(err)
+	}
+	next := addPod(rs, "10.1.0.50")
+	d := nft.Diff(rs, next)
+	if err := f.ApplyDelta(ctx, rs, next, d); err != nil {
+		t.Fatal(err)
+	}
+	deltas := f.Deltas()
+	if diff := cmp.Diff(nft.RenderDelta(d), nft.RenderDelta(deltas[len(deltas)-1])); diff != "" {
+		t.Errorf("committed delta (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(nft.Render(next), f.Dump()); diff != "" {
+		t.Errorf("Dump (-want +got):\n%s", diff)
+	}
+	if nft.Render(f.Applied()) != nft.Render(next) {
+		t.Error("Applied is not the ruleset after the delta")
+	}
+
+	// A base that is not the last ruleset applied (an equal copy): the
+	// applier diffs next against its table instead.
+	again := addPod(next, "10.1.0.51")
+	if err := f.ApplyDelta(ctx, next.Clone(), again, nft.Delta{Table: "bulkhead"}); err != nil {
+		t.Fatal(err)
+	}
+	if f.Dump() != nft.Render(again) {
+		t.Error("ApplyDelta with another base did not apply next")
+	}
+
+	// A delta the table refuses (an element that exists) never reaches
+	// the kernel, and the next delta is still incremental.
+	commits := f.Commits()
+	bad := nft.Delta{Table: "bulkhead", AddMapElems: []nft.Map{*again.Map("ingress_v4")}}
+	if err := f.ApplyDelta(ctx, again, addPod(again, "10.1.0.52"), bad); err == nil || !strings.Contains(err.Error(), "kernel untouched") {
+		t.Errorf("ApplyDelta(bad delta) = %v", err)
+	}
+	if f.Commits() != commits || f.Dump() != nft.Render(again) {
+		t.Error("a refused delta was committed")
+	}
+	// The refused call's next is not the base of anything: this delta
+	// from again is.
+	third := addPod(again, "10.1.0.53")
+	if err := f.ApplyDelta(ctx, again, third, nft.Diff(again, third)); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.Deltas(); d[len(d)-1].Replace != nil || len(d[len(d)-1].AddMapElems) != 1 {
+		t.Error("the delta after a refused one was not incremental")
+	}
+
+	// An incremental batch that fails: table and Applied unchanged, and
+	// the next call replaces the table whole.
+	boom := errors.New("boom")
+	f.FailNext(boom)
+	before := f.Dump()
+	fourth := addPod(third, "10.1.0.54")
+	if err := f.ApplyDelta(ctx, third, fourth, nft.Diff(third, fourth)); !errors.Is(err, boom) || !strings.Contains(err.Error(), "previous ruleset kept") {
+		t.Fatalf("ApplyDelta with a failing batch = %v", err)
+	}
+	if f.Dump() != before || nft.Render(f.Applied()) != before {
+		t.Error("a failed batch changed the table or Applied")
+	}
+	if err := f.ApplyDelta(ctx, third, fourth, nft.Diff(third, fourth)); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.Deltas(); d[len(d)-1].Replace == nil {
+		t.Error("the call after a failed batch did not replace the table")
+	}
+	if f.Dump() != nft.Render(fourth) {
+		t.Error("the table did not converge after a failed batch")
+	}
+
+	// Deltas for another table are refused.
+	if err := f.ApplyDelta(ctx, fourth, addPod(fourth, "10.1.0.55"), nft.Delta{Table: "other"}); err == nil {
+		t.Error("ApplyDelta accepted a delta for another table")
+	}
+}
+
+// TestFakeApplyDeltaRandom follows random changes with ApplyDelta and
+// checks the table against the rulesets after each.
+func TestFakeApplyDeltaRandom(t *testing.T) {
+	ctx := context.Background()
+	f := dataplane.NewFake("")
+	g := nfttest.NewGen(5)
+	var prev *nft.Ruleset
+	rs := g.Ruleset("")
+	for i := range 200 {
+		if err := f.ApplyDelta(ctx, prev, rs, nft.Diff(prev, rs)); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if diff := cmp.Diff(nft.Render(rs), f.Dump()); diff != "" {
+			t.Fatalf("step %d: Dump (-want +got):\n%s", i, diff)
+		}
+		if i > 0 && f.Deltas()[len(f.Deltas())-1].Replace != nil {
+			t.Fatalf("step %d: replaced the table", i)
+		}
+		prev, rs = rs, g.Mutate(rs)
+	}
+}

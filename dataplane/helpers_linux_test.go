@@ -111,3 +111,17 @@ func checkRead(t testing.TB, a Applier, want *nft.Ruleset) {
 		t.Fatalf("table read back differs from the ruleset (-want +got):\n%s", diff)
 	}
 }
+
+// intervalOf returns the interval flags of rs's sets and maps, as the
+// applier's table gives them to a commit.
+func intervalOf(rs *nft.Ruleset) func(string) bool {
+	return func(name string) bool {
+		if s := rs.Set(name); s != nil {
+			return s.Interval
+		}
+		if m := rs.Map(name); m != nil {
+			return m.Interval
+		}
+		return false
+	}
+}

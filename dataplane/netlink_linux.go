@@ -103,11 +103,23 @@ func (n *Netlink) Close() error {
 func (n *Netlink) Apply(ctx context.Context, rs *nft.Ruleset) error {
 	start := time.Now()
 	d, st, err := n.s.apply(ctx, rs)
+	n.logTx(ctx, start, d, st, err)
+	return err
+}
+
+// ApplyDelta implements Applier.
+func (n *Netlink) ApplyDelta(ctx context.Context, base, next *nft.Ruleset, d nft.Delta) error {
+	start := time.Now()
+	applied, st, err := n.s.applyDelta(ctx, base, next, d)
+	n.logTx(ctx, start, applied, st, err)
+	return err
+}
+
+func (n *Netlink) logTx(ctx context.Context, start time.Time, d nft.Delta, st stats, err error) {
 	if err == nil && st.msgs > 0 && n.k.log.Enabled(ctx, slog.LevelDebug) {
 		n.k.log.DebugContext(ctx, "nftables transaction", "table", n.s.table,
 			"full", d.Replace != nil, "messages", st.msgs, "elements", st.elems, "duration", time.Since(start))
 	}
-	return err
 }
 
 // Applied implements Applier.
@@ -188,13 +200,13 @@ func (k *kernel) dial() (*netlink.Conn, error) {
 	return nc, nil
 }
 
-func (k *kernel) commit(ctx context.Context, d nft.Delta, next *nft.Ruleset) (stats, error) {
+func (k *kernel) commit(ctx context.Context, d nft.Delta, interval func(string) bool) (stats, error) {
 	c, stop, err := k.conn(ctx, false)
 	if err != nil {
 		return stats{}, err
 	}
 	defer stop()
-	e := newEncoder(c, next)
+	e := newEncoder(c, d.Table, interval)
 	if err := e.delta(d); err != nil {
 		return stats{e.msgs, e.elems}, err
 	}

@@ -267,7 +267,7 @@ func TestPrivilegedRejectedBatchIsAtomic(t *testing.T) {
 	}
 	next.Chain("egress_dns").Rules[2].Stmts = []nft.Stmt{nft.JumpTo("missing_chain")}
 	d := nft.Diff(rs, next)
-	_, err := a.k.commit(ctx(t), d, next)
+	_, err := a.k.commit(ctx(t), d, intervalOf(next))
 	if err == nil {
 		t.Fatal("the kernel accepted a jump to a missing chain")
 	}
@@ -373,7 +373,7 @@ func TestPrivilegedJumpDepthMatchesKernel(t *testing.T) {
 			rs.Chains = append(rs.Chains, c)
 		}
 		validErr := nft.Validate(rs)
-		_, kernelErr := a.k.commit(ctx(t), nft.Full(rs), rs)
+		_, kernelErr := a.k.commit(ctx(t), nft.Full(rs), nil)
 		if (validErr == nil) != (kernelErr == nil) {
 			t.Errorf("depth %d: Validate: %v; kernel: %v", depth, validErr, kernelErr)
 		}
@@ -409,7 +409,7 @@ func TestPrivilegedLargeBatch(t *testing.T) {
 
 	next := nfttest.Large("", n, n)
 	next.Chains[1].Rules = append(next.Chains[1].Rules, nft.Rule{Stmts: []nft.Stmt{nft.JumpTo("missing_chain")}})
-	if _, err := a.k.commit(ctx(t), nft.Diff(rs, next), next); err == nil {
+	if _, err := a.k.commit(ctx(t), nft.Diff(rs, next), intervalOf(next)); err == nil {
 		t.Fatal("the kernel accepted a jump to a missing chain")
 	}
 	checkRead(t, a, rs)
@@ -511,4 +511,83 @@ func TestPrivilegedEdgeElements(t *testing.T) {
 		}
 		checkRead(t, a, step)
 	}
+}
+
+// TestPrivilegedApplyDelta follows a chain of random changes with
+// ApplyDelta and checks after each that the kernel's table reads back as
+// the ruleset, that every transaction after the first was incremental,
+// and that another table in the namespace is never touched.
+func TestPrivilegedApplyDelta(t *testing.T) {
+	steps := 60
+	if testing.Short() {
+		steps = 15
+	}
+	ns := netnstest.New(t)
+	others := "table inet other_tbl {\n\tchain c_fwd {\n\t\ttype filter hook forward priority 5; policy accept;\n\t\tcounter\n\t}\n}\n"
+	mustNft(t, ns, others, "-f", "-")
+	before := mustNft(t, ns, "", "list", "table", "inet", "other_tbl")
+	var log txLog
+	a := newApplier(t, ns, "bh_delta", withLog(&log))
+	g := nfttest.NewGen(13)
+	var prev *nft.Ruleset
+	rs := g.Ruleset("bh_delta")
+	for i := range steps {
+		n := log.count()
+		if err := a.ApplyDelta(ctx(t), prev, rs, nft.Diff(prev, rs)); err != nil {
+			t.Fatalf("step %d: ApplyDelta: %v\nruleset:\n%s", i, err, nft.Render(rs))
+		}
+		checkRead(t, a, rs)
+		if i > 0 && log.count() > n && log.last(t).full {
+			t.Fatalf("step %d: replaced the table", i)
+		}
+		prev, rs = rs, g.Mutate(rs)
+	}
+	if got := mustNft(t, ns, "", "list", "table", "inet", "other_tbl"); got != before {
+		t.Errorf("another table changed:\n%s", got)
+	}
+}
+
+// TestPrivilegedApplyDeltaRejected makes the kernel reject an incremental
+// batch that the applier's own check accepts (an element deleted behind
+// its back, which the batch deletes again, after a thousand additions) and
+// checks that none of the batch took effect, that Applied is unchanged,
+// and that the next call replaces the table and converges.
+func TestPrivilegedApplyDeltaRejected(t *testing.T) {
+	ns := netnstest.New(t)
+	var log txLog
+	a := newApplier(t, ns, "", withLog(&log))
+	rs := nfttest.Sample("")
+	if err := a.Apply(ctx(t), rs); err != nil {
+		t.Fatal(err)
+	}
+	mustNft(t, ns, "", "delete", "element", "inet", "bulkhead", "local_v4", "{ 10.1.0.2 }")
+	drifted, err := a.Read(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := rs.Clone()
+	local := next.Set("local_v4")
+	local.Elems = local.Elems[:1] // deletes 10.1.0.2 again
+	peers := next.Set("peers_v4")
+	for i := range 1000 {
+		peers.Elems = append(peers.Elems, nft.AddrElem(netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)})))
+	}
+	d := nft.Diff(rs, next)
+	if err := a.ApplyDelta(ctx(t), rs, next, d); err == nil {
+		t.Fatal("ApplyDelta succeeded although the element it deletes is gone")
+	} else if !strings.Contains(err.Error(), "incremental update") || !strings.Contains(err.Error(), "previous ruleset kept") {
+		t.Errorf("ApplyDelta: %v", err)
+	}
+	checkRead(t, a, drifted)
+	if nft.Render(a.Applied()) != nft.Render(rs) {
+		t.Error("Applied changed after a rejected batch")
+	}
+	n := log.count()
+	if err := a.ApplyDelta(ctx(t), rs, next, d); err != nil {
+		t.Fatalf("ApplyDelta after a rejected batch: %v", err)
+	}
+	if log.count() != n+1 || !log.last(t).full {
+		t.Error("the call after a rejected batch did not replace the table")
+	}
+	checkRead(t, a, next)
 }

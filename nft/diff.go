@@ -73,14 +73,41 @@ func Full(rs *Ruleset) Delta {
 // whose rules or policy changed, and declarations and deletions for the
 // rest. A nil old, or one for another table, gives Full(new). Both rulesets
 // should be valid; Diff does not check.
-func Diff(old, new *Ruleset) Delta {
+//
+// Lists of rules or elements that are the very same slice (one array, one
+// length) in old and new are equal without a look, so that rulesets that
+// share what did not change, as a compile.Compiler's successive results
+// do, are compared in time proportional to what changed. A producer that
+// shares lists must never modify one it handed out.
+func Diff(old, new *Ruleset) Delta { return DiffHinted(old, new, nil) }
+
+// ElemHint tells DiffHinted how a set's elements changed: if the old
+// ruleset's elements of that set are the very slice Base, the new ones are
+// Base without Del and with Add. Add and Del must be disjoint, Del a
+// subset of Base and Add disjoint from it; DiffHinted trusts them.
+type ElemHint struct {
+	Base     []Elem
+	Add, Del []Elem
+}
+
+// DiffHinted is Diff that, for the sets hints names whose old elements are
+// the hint's Base, takes the hint's additions and deletions instead of
+// comparing the lists: the cost of a set that gained a pod is then that
+// pod, not the set. A hint whose Base is not the old list is ignored.
+func DiffHinted(old, new *Ruleset, hints map[string]ElemHint) Delta {
 	if old == nil || old.TableName() != new.TableName() {
 		return Full(new)
 	}
 	d := Delta{Table: new.TableName()}
 
+	oldSets := make(map[string]*Set, len(old.Sets))
+	for i := range old.Sets {
+		oldSets[old.Sets[i].Name] = &old.Sets[i]
+	}
+	newSets := make(map[string]bool, len(new.Sets))
 	for _, s := range new.Sets {
-		o := old.Set(s.Name)
+		newSets[s.Name] = true
+		o := oldSets[s.Name]
 		if o == nil {
 			d.AddSets = append(d.AddSets, s)
 			continue
@@ -88,7 +115,15 @@ func Diff(old, new *Ruleset) Delta {
 		if o.Type != s.Type || o.Interval != s.Interval || o.Comment != s.Comment {
 			return Full(new)
 		}
-		add, del := diffElems(o.Elems, s.Elems)
+		if sameList(o.Elems, s.Elems) {
+			continue
+		}
+		var add, del []Elem
+		if h, ok := hints[s.Name]; ok && sameList(o.Elems, h.Base) {
+			add, del = sortedElems(h.Add), sortedElems(h.Del)
+		} else {
+			add, del = diffElems(o.Elems, s.Elems)
+		}
 		if len(add) > 0 {
 			d.AddElems = append(d.AddElems, withElems(s, add))
 		}
@@ -97,19 +132,28 @@ func Diff(old, new *Ruleset) Delta {
 		}
 	}
 	for _, o := range old.Sets {
-		if new.Set(o.Name) == nil {
+		if !newSets[o.Name] {
 			d.DelSets = append(d.DelSets, o.Name)
 		}
 	}
 
+	oldMaps := make(map[string]*Map, len(old.Maps))
+	for i := range old.Maps {
+		oldMaps[old.Maps[i].Name] = &old.Maps[i]
+	}
+	newMaps := make(map[string]bool, len(new.Maps))
 	for _, m := range new.Maps {
-		o := old.Map(m.Name)
+		newMaps[m.Name] = true
+		o := oldMaps[m.Name]
 		if o == nil {
 			d.AddMaps = append(d.AddMaps, m)
 			continue
 		}
 		if o.Type != m.Type || o.Interval != m.Interval || o.Comment != m.Comment {
 			return Full(new)
+		}
+		if sameList(o.Elems, m.Elems) {
+			continue
 		}
 		add, del := diffMapElems(o.Elems, m.Elems)
 		if len(add) > 0 {
@@ -120,24 +164,30 @@ func Diff(old, new *Ruleset) Delta {
 		}
 	}
 	for _, o := range old.Maps {
-		if new.Map(o.Name) == nil {
+		if !newMaps[o.Name] {
 			d.DelMaps = append(d.DelMaps, o.Name)
 		}
 	}
 
+	oldChains := make(map[string]*Chain, len(old.Chains))
+	for i := range old.Chains {
+		oldChains[old.Chains[i].Name] = &old.Chains[i]
+	}
+	newChains := make(map[string]bool, len(new.Chains))
 	for _, c := range new.Chains {
-		o := old.Chain(c.Name)
+		newChains[c.Name] = true
+		o := oldChains[c.Name]
 		switch {
 		case o == nil:
 			d.AddChains = append(d.AddChains, c)
 		case o.Hook != c.Hook || o.Priority != c.Priority:
 			return Full(new)
-		case o.Policy != c.Policy || !slices.EqualFunc(o.Rules, c.Rules, Rule.Equal):
+		case o.Policy != c.Policy || !sameList(o.Rules, c.Rules) && !slices.EqualFunc(o.Rules, c.Rules, Rule.Equal):
 			d.ReplaceChains = append(d.ReplaceChains, c)
 		}
 	}
 	for _, o := range old.Chains {
-		if new.Chain(o.Name) == nil {
+		if !newChains[o.Name] {
 			d.DelChains = append(d.DelChains, o.Name)
 		}
 	}
@@ -157,6 +207,12 @@ func Diff(old, new *Ruleset) Delta {
 	slices.SortFunc(d.AddMapElems, byMap)
 	slices.SortFunc(d.DelMapElems, byMap)
 	return d
+}
+
+// sameList reports whether a and b are the very same list: one backing
+// array and one length (two empty lists are the same).
+func sameList[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // Equal reports whether r and o have the same statements and comment.

@@ -27,26 +27,36 @@ func Validate(rs *Ruleset) error {
 	if rs == nil {
 		return errors.New("nil ruleset")
 	}
-	v := validator{rs: rs, chains: map[string]*Chain{}, sets: map[string]*Set{}, maps: map[string]*Map{}}
+	chains := make(map[string]*Chain, len(rs.Chains))
+	sets := make(map[string]*Set, len(rs.Sets))
+	maps := make(map[string]*Map, len(rs.Maps))
 	for i := range rs.Chains {
-		v.chains[rs.Chains[i].Name] = &rs.Chains[i]
+		chains[rs.Chains[i].Name] = &rs.Chains[i]
 	}
 	for i := range rs.Sets {
-		v.sets[rs.Sets[i].Name] = &rs.Sets[i]
+		sets[rs.Sets[i].Name] = &rs.Sets[i]
 	}
 	for i := range rs.Maps {
-		v.maps[rs.Maps[i].Name] = &rs.Maps[i]
+		maps[rs.Maps[i].Name] = &rs.Maps[i]
+	}
+	v := validator{rs: rs,
+		chain:    func(n string) *Chain { return chains[n] },
+		set:      func(n string) *Set { return sets[n] },
+		mapNamed: func(n string) *Map { return maps[n] },
 	}
 	v.check()
 	return errors.Join(v.errs...)
 }
 
+// validator collects problems. Its lookups name the objects of the
+// ruleset being checked: the whole ruleset for Validate, the ruleset after
+// a delta for State.Update, which checks only what the delta touches.
 type validator struct {
-	rs     *Ruleset
-	errs   []error
-	chains map[string]*Chain
-	sets   map[string]*Set
-	maps   map[string]*Map
+	rs       *Ruleset // Validate only
+	errs     []error
+	chain    func(string) *Chain
+	set      func(string) *Set
+	mapNamed func(string) *Map
 }
 
 func (v *validator) errorf(format string, args ...any) {
@@ -212,7 +222,7 @@ func (v *validator) checkStmt(s Stmt, last bool) error {
 			return fmt.Errorf("%v cannot equal %v", s.Key, s.Addr)
 		}
 	case InSet:
-		set := v.sets[s.Set]
+		set := v.set(s.Set)
 		switch {
 		case s.Key.Type() == TypeUnknown:
 			return errors.New("unknown key")
@@ -222,7 +232,7 @@ func (v *validator) checkStmt(s Stmt, last bool) error {
 			return fmt.Errorf("%v is looked up in set %q of type %v", s.Key, s.Set, set.Type)
 		}
 	case VMap:
-		m := v.maps[s.Map]
+		m := v.mapNamed(s.Map)
 		switch {
 		case !last:
 			return errors.New("vmap must be the last statement")
@@ -281,7 +291,7 @@ func stmtFamilies(stmts []Stmt) int {
 
 // target reports a jump or goto target that is missing or a base chain.
 func (v *validator) target(chain string) error {
-	c := v.chains[chain]
+	c := v.chain(chain)
 	switch {
 	case c == nil:
 		return fmt.Errorf("chain %q not found", chain)
@@ -303,7 +313,18 @@ func (v *validator) checkComment(where, c string) {
 // checkGraph rejects jump loops, which the kernel refuses, and paths deeper
 // than its jump stack.
 func (v *validator) checkGraph() {
-	edges := targets(v.rs.Chains, func(name string) *Map { return v.maps[name] })
+	edges := targets(v.rs.Chains, v.mapNamed)
+	names := make([]string, len(v.rs.Chains))
+	for i, c := range v.rs.Chains {
+		names[i] = c.Name
+	}
+	v.checkJumps(names, func(name string) []string { return edges[name] })
+}
+
+// checkJumps rejects jump loops and paths deeper than the kernel's jump
+// stack among the chains named, whose jump and goto targets edges
+// returns (directly or through verdict maps).
+func (v *validator) checkJumps(names []string, edges func(string) []string) {
 	const (
 		unvisited = iota
 		inProgress
@@ -323,8 +344,8 @@ func (v *validator) checkGraph() {
 		}
 		state[name] = inProgress
 		d := 0
-		for _, t := range edges[name] {
-			if v.chains[t] == nil {
+		for _, t := range edges(name) {
+			if v.chain(t) == nil {
 				continue // reported as a missing target
 			}
 			if !visit(t, append(slices.Clone(path), name)) {
@@ -336,14 +357,14 @@ func (v *validator) checkGraph() {
 		state[name] = done
 		return true
 	}
-	for _, c := range v.rs.Chains {
-		if !visit(c.Name, nil) {
+	for _, name := range names {
+		if !visit(name, nil) {
 			return
 		}
 	}
-	for _, c := range v.rs.Chains {
-		if c.IsBase() && depth[c.Name] > MaxJumpDepth {
-			v.errorf("chain %q: chains reach %d jumps deep, more than the kernel's %d", c.Name, depth[c.Name], MaxJumpDepth)
+	for _, name := range names {
+		if c := v.chain(name); c != nil && c.IsBase() && depth[name] > MaxJumpDepth {
+			v.errorf("chain %q: chains reach %d jumps deep, more than the kernel's %d", name, depth[name], MaxJumpDepth)
 		}
 	}
 }

@@ -228,12 +228,16 @@ func (g *Gen) rules(rs *nft.Ruleset, targets []string, base bool) []nft.Rule {
 		if g.chance(0.2) {
 			stmts = append(stmts, nft.Counter{})
 		}
+		// A map of the rule's family (rulesets a State applied deltas to
+		// keep them in no particular order, and may have lost one).
+		want := nft.TypeIPv4Addr
+		if fam == nft.IPv6 {
+			want = nft.TypeIPv6Addr
+		}
+		mi := slices.IndexFunc(rs.Maps, func(m nft.Map) bool { return m.Type == want })
 		switch {
-		case base && g.chance(0.3):
-			m := rs.Maps[0]
-			if fam == nft.IPv6 {
-				m = rs.Maps[1]
-			}
+		case base && g.chance(0.3) && mi >= 0:
+			m := rs.Maps[mi]
 			key := nft.KeyDst4
 			if m.Type == nft.TypeIPv6Addr {
 				key = nft.KeyDst6
@@ -348,6 +352,9 @@ func (g *Gen) mutate(rs *nft.Ruleset) {
 		s := &rs.Sets[g.pick(len(rs.Sets))]
 		s.Elems = g.elems(s.Type, s.Interval)
 	case 2: // change map elements
+		if len(rs.Maps) == 0 {
+			return
+		}
 		m := &rs.Maps[g.pick(len(rs.Maps))]
 		if len(m.Elems) > 0 && g.chance(0.5) {
 			i := g.pick(len(m.Elems))
