@@ -19,6 +19,7 @@ import (
 
 	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/nft/nfttest"
+	"github.com/vishvananda/netns"
 )
 
 func TestPrivilegedApplyReadBack(t *testing.T) {
@@ -282,15 +283,7 @@ func TestPrivilegedRejectedBatchIsAtomic(t *testing.T) {
 func TestPrivilegedDriftConverges(t *testing.T) {
 	ns := netnstest.New(t)
 	a := newApplier(t, ns, "")
-	rs := nfttest.Sample("")
-	if err := a.Apply(ctx(t), rs); err != nil {
-		t.Fatal(err)
-	}
-	mustNft(t, ns, "", "delete", "element", "inet", "bulkhead", "local_v4", "{ 10.1.0.2 }")
-	drifted, err := a.Read(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs, drifted := applyAndDrift(t, ns, a)
 	next := rs.Clone()
 	next.Set("local_v4").Elems = next.Set("local_v4").Elems[:1] // deletes 10.1.0.2 again
 	next.Set("peers_v4").Elems = nil
@@ -318,6 +311,23 @@ func TestPrivilegedDriftConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRead(t, a, next)
+}
+
+// applyAndDrift applies the sample ruleset with a, then deletes its
+// element 10.1.0.2 of local_v4 behind a's back, and returns the sample
+// and the table as it is then.
+func applyAndDrift(t *testing.T, ns netns.NsHandle, a *Netlink) (rs, drifted *nft.Ruleset) {
+	t.Helper()
+	rs = nfttest.Sample("")
+	if err := a.Apply(ctx(t), rs); err != nil {
+		t.Fatal(err)
+	}
+	mustNft(t, ns, "", "delete", "element", "inet", "bulkhead", "local_v4", "{ 10.1.0.2 }")
+	drifted, err := a.Read(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs, drifted
 }
 
 // TestPrivilegedRestartConverges starts a second applier on a table the
@@ -556,15 +566,7 @@ func TestPrivilegedApplyDeltaRejected(t *testing.T) {
 	ns := netnstest.New(t)
 	var log txLog
 	a := newApplier(t, ns, "", withLog(&log))
-	rs := nfttest.Sample("")
-	if err := a.Apply(ctx(t), rs); err != nil {
-		t.Fatal(err)
-	}
-	mustNft(t, ns, "", "delete", "element", "inet", "bulkhead", "local_v4", "{ 10.1.0.2 }")
-	drifted, err := a.Read(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs, drifted := applyAndDrift(t, ns, a)
 	next := rs.Clone()
 	local := next.Set("local_v4")
 	local.Elems = local.Elems[:1] // deletes 10.1.0.2 again
