@@ -79,16 +79,23 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	if f.all {
 		namespaces = nil
 	}
+	a := Scope(e, focus, namespaces, f.explain)
+	return render.WriteAnalysis(streams.Out, format, a, render.Style{Color: streams.OutIsTerminal})
+}
+
+// Scope is what analyze shows: the connections that have focus at one end
+// (when focus is not nil) and an end in namespaces (all when empty), the
+// endpoints they involve, and, without a focus, every pod and workload of
+// those namespaces even when it has no connection. explain adds the
+// allowing rules. The watch server's /connectivity answers with it too.
+func Scope(e *eval.Engine, focus *model.Endpoint, namespaces []string, explain bool) *render.Analysis {
 	inScope := func(ep *model.Endpoint) bool {
 		return len(namespaces) == 0 || slices.Contains(namespaces, ep.Namespace)
 	}
-	a := &render.Analysis{Engine: e, Explain: f.explain}
+	a := &render.Analysis{Engine: e, Explain: explain}
 	shown := map[*model.Endpoint]bool{}
 	e.Connectivity().Each(func(c eval.Conn) bool {
-		if focus != nil && c.Src != focus && c.Dst != focus {
-			return true
-		}
-		if !inScope(c.Src) && !inScope(c.Dst) {
+		if focus != nil && c.Src != focus && c.Dst != focus || !inScope(c.Src) && !inScope(c.Dst) {
 			return true
 		}
 		a.Conns = append(a.Conns, c)
@@ -100,5 +107,5 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 			a.Endpoints = append(a.Endpoints, ep)
 		}
 	}
-	return render.WriteAnalysis(streams.Out, format, a, render.Style{Color: streams.OutIsTerminal})
+	return a
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bulkhead/bulkhead/eval"
+	"github.com/bulkhead/bulkhead/internal/cli/analyze"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/render"
@@ -80,24 +81,7 @@ func (s *session) connectivity(w http.ResponseWriter, r *http.Request) {
 				return nil, http.StatusBadRequest, fmt.Errorf("focus: %v", err)
 			}
 		}
-		inScope := func(ep *model.Endpoint) bool {
-			return len(namespaces) == 0 || slices.Contains(namespaces, ep.Namespace)
-		}
-		a := &render.Analysis{Engine: e}
-		shown := map[*model.Endpoint]bool{}
-		e.Connectivity().Each(func(c eval.Conn) bool {
-			if focus != nil && c.Src != focus && c.Dst != focus || !inScope(c.Src) && !inScope(c.Dst) {
-				return true
-			}
-			a.Conns = append(a.Conns, c)
-			shown[c.Src], shown[c.Dst] = true, true
-			return true
-		})
-		for _, ep := range e.Endpoints() {
-			if shown[ep] || focus == nil && ep.IsPodLike() && inScope(ep) || ep == focus {
-				a.Endpoints = append(a.Endpoints, ep)
-			}
-		}
+		a := analyze.Scope(e, focus, namespaces, false)
 		var b bytes.Buffer
 		return &b, 0, render.WriteAnalysis(&b, render.JSON, a, render.Style{})
 	})
