@@ -102,30 +102,18 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	}
 	var base *lint.Baseline
 	if f.baseline != "" {
-		fh, err := os.Open(f.baseline)
-		if err != nil {
-			return cmdutil.Invalidf("--baseline: %v", err)
-		}
-		base, err = lint.ReadBaseline(fh)
-		fh.Close()
-		if err != nil {
-			return cmdutil.Invalidf("--baseline %s: %v", f.baseline, err)
+		if base, err = ReadBaseline(f.baseline); err != nil {
+			return err
 		}
 	}
 	in, err := f.input.Load(ctx, streams, log, args)
 	if err != nil {
 		return err
 	}
-	locator := lint.NewLocator(func(file string) ([]byte, error) {
-		if file == "-" {
-			return nil, fmt.Errorf("standard input cannot be read twice")
-		}
-		return os.ReadFile(file)
-	})
 	res, err := lint.Run(in.Engine, lint.Options{
 		Only: upper(f.only), Skip: upper(f.skip),
 		Annotations: Annotations(in.Objects),
-		Locate:      locator.Line,
+		Locate:      NewLocator().Line,
 	})
 	if err != nil {
 		return cmdutil.Invalid(err)
@@ -199,6 +187,33 @@ func listChecks(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// ReadBaseline reads the --baseline file; its errors are usage errors
+// that name the flag. report reads its --baseline with it too.
+func ReadBaseline(path string) (*lint.Baseline, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, cmdutil.Invalidf("--baseline: %v", err)
+	}
+	defer fh.Close()
+	base, err := lint.ReadBaseline(fh)
+	if err != nil {
+		return nil, cmdutil.Invalidf("--baseline %s: %v", path, err)
+	}
+	return base, nil
+}
+
+// NewLocator returns a locator of findings' lines that reads the
+// manifests again from disk. Standard input, which the loader consumed,
+// cannot be read twice: findings from it have no line.
+func NewLocator() *lint.Locator {
+	return lint.NewLocator(func(file string) ([]byte, error) {
+		if file == "-" {
+			return nil, fmt.Errorf("standard input cannot be read twice")
+		}
+		return os.ReadFile(file)
+	})
 }
 
 // Annotations indexes the annotations of the loaded objects for

@@ -91,14 +91,9 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	}
 	var base *lint.Baseline
 	if f.baseline != "" {
-		fh, err := os.Open(f.baseline)
-		if err != nil {
-			return cmdutil.Invalidf("--baseline: %v", err)
-		}
-		base, err = lint.ReadBaseline(fh)
-		fh.Close()
-		if err != nil {
-			return cmdutil.Invalidf("--baseline %s: %v", f.baseline, err)
+		var err error
+		if base, err = clilint.ReadBaseline(f.baseline); err != nil {
+			return err
 		}
 	}
 	if len(args) == 0 && s != nil {
@@ -116,13 +111,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	}
 	rin := report.Input{Engine: in.Engine, NoExposure: f.noExp}
 	if !f.noLint {
-		locator := lint.NewLocator(func(file string) ([]byte, error) {
-			if file == "-" {
-				return nil, fmt.Errorf("standard input cannot be read twice")
-			}
-			return os.ReadFile(file)
-		})
-		res, err := lint.Run(in.Engine, lint.Options{Annotations: clilint.Annotations(in.Objects), Locate: locator.Line})
+		res, err := lint.Run(in.Engine, lint.Options{Annotations: clilint.Annotations(in.Objects), Locate: clilint.NewLocator().Line})
 		if err != nil {
 			return err
 		}
