@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/bulkhead/bulkhead/agent"
 	"github.com/bulkhead/bulkhead/dataplane"
 	"github.com/bulkhead/bulkhead/eval"
+	"github.com/bulkhead/bulkhead/internal/testutil"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/nft"
 	"github.com/bulkhead/bulkhead/nft/compile"
@@ -100,32 +99,12 @@ type fixture struct {
 	t     *testing.T
 	fake  *dataplane.Fake
 	agent *agent.Agent
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// Take returns what was logged since the last call.
-func (s *syncBuffer) Take() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := s.b.String()
-	s.b.Reset()
-	return out
+	logs  *testutil.SyncBuffer
 }
 
 func newFixture(t *testing.T, src agent.Source) *fixture {
 	t.Helper()
-	f := &fixture{t: t, fake: dataplane.NewFake(""), logs: &syncBuffer{}}
+	f := &fixture{t: t, fake: dataplane.NewFake(""), logs: &testutil.SyncBuffer{}}
 	var err error
 	f.agent, err = agent.New(agent.Config{NodeName: "node-1", Source: src, Applier: f.fake,
 		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/bulkhead/bulkhead/dataplane"
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/synth"
+	"github.com/bulkhead/bulkhead/internal/testutil"
 	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/nft"
@@ -81,24 +81,7 @@ func expected(t *testing.T, path string) string {
 // re-executed) in the test's network namespace.
 type agentProc struct {
 	cmd *exec.Cmd
-	log *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	log *testutil.SyncBuffer
 }
 
 func startAgent(t *testing.T, ns netns.NsHandle, dir string) *agentProc {
@@ -115,7 +98,7 @@ func startAgent(t *testing.T, ns netns.NsHandle, dir string) *agentProc {
 		"--poll-interval", "20ms", "--log-level", "debug", dir)
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
 	cmd.ExtraFiles = []*os.File{nsFile}
-	p := &agentProc{cmd: cmd, log: &lockedBuffer{}}
+	p := &agentProc{cmd: cmd, log: &testutil.SyncBuffer{}}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	cliagent "github.com/bulkhead/bulkhead/internal/cli/agent"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
 	"github.com/bulkhead/bulkhead/internal/kubetest"
+	"github.com/bulkhead/bulkhead/internal/testutil"
 	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/kube"
 	"github.com/bulkhead/bulkhead/model"
@@ -66,7 +67,7 @@ spec:
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs lockedBuffer
+	var logs testutil.SyncBuffer
 	done := make(chan int)
 	go func() {
 		streams := cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &logs}

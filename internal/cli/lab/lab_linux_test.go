@@ -3,7 +3,6 @@
 package lab_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,24 +130,6 @@ func TestPrivilegedLabRunMismatch(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a poller.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestPrivilegedLabUpProbeDown: lab up serves until interrupted; lab
 // probe attaches and agrees with the engine; probing with other ports
 // fails its self-check; interrupting up deletes the lab; lab down deletes
@@ -161,7 +141,7 @@ func TestPrivilegedLabUpProbeDown(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var upOut, upErr syncBuffer
+	var upOut, upErr testutil.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- cli.Run(ctx, append([]string{"lab", "up"}, args...), cmdutil.IOStreams{Out: &upOut, ErrOut: &upErr})
