@@ -1,8 +1,10 @@
 package eval
 
 import (
+	"runtime"
 	"slices"
 
+	"github.com/bulkhead/bulkhead/internal/parallel"
 	"github.com/bulkhead/bulkhead/model"
 )
 
@@ -37,7 +39,7 @@ func (e *Engine) Connectivity() *Connectivity {
 		return e.conn
 	}
 	c := &Connectivity{e: e, pairs: make([][]classPair, len(e.classes))}
-	parallel(len(e.classes), func(i int) { c.pairs[i] = e.computeRow(int32(i)) })
+	parallel.For(runtime.GOMAXPROCS(0), len(e.classes), func(i int) { c.pairs[i] = e.computeRow(int32(i)) })
 	e.conn = c
 	return c
 }

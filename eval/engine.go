@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bulkhead/bulkhead/internal/parallel"
 	"github.com/bulkhead/bulkhead/model"
 )
 
@@ -491,7 +492,7 @@ func (e *Engine) podClassesIn(ns string, sel model.Selector, f func(c *class)) {
 
 // resolvePeers computes the classes each peer matches, in parallel.
 func (e *Engine) resolvePeers() {
-	parallel(len(e.peers), func(i int) { e.resolvePeer(e.peers[i]) })
+	parallel.For(runtime.GOMAXPROCS(0), len(e.peers), func(i int) { e.resolvePeer(e.peers[i]) })
 }
 
 // resolvePeer computes the classes one peer matches.
@@ -550,7 +551,7 @@ func (e *Engine) selects(pol *model.Policy, c *class) bool {
 func (e *Engine) resolveSubjects() {
 	e.subjects = make(map[*model.Policy][]int32, len(e.policies))
 	out := make([][]int32, len(e.policies))
-	parallel(len(e.policies), func(i int) { out[i] = e.subjectClasses(e.policies[i]) })
+	parallel.For(runtime.GOMAXPROCS(0), len(e.policies), func(i int) { out[i] = e.subjectClasses(e.policies[i]) })
 	for i, pol := range e.policies {
 		e.subjects[pol] = out[i]
 	}
@@ -566,29 +567,4 @@ func (e *Engine) subjectClasses(pol *model.Policy) []int32 {
 	})
 	slices.Sort(out)
 	return out
-}
-
-// parallel runs f(0..n-1) on all CPUs.
-func parallel(n int, f func(int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		for i := range n {
-			f(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	next := make(chan int, workers)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				f(i)
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }

@@ -1,9 +1,11 @@
 package eval
 
 import (
+	"runtime"
 	"slices"
 	"strings"
 
+	"github.com/bulkhead/bulkhead/internal/parallel"
 	"github.com/bulkhead/bulkhead/model"
 )
 
@@ -227,7 +229,7 @@ func (e *Engine) buildPrograms() {
 			}
 		}
 	}
-	parallel(len(fresh), func(i int) { e.partition(fresh[i]) })
+	parallel.For(runtime.GOMAXPROCS(0), len(fresh), func(i int) { e.partition(fresh[i]) })
 }
 
 // programFor finds or creates the program of class c in direction d

@@ -10,10 +10,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/bulkhead/bulkhead/internal/parallel"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/parse/manifest"
 	corev1 "k8s.io/api/core/v1"
@@ -201,7 +200,7 @@ type Object struct {
 func (s *State) Reset(objs []Object) *model.Snapshot {
 	*s = *NewState()
 	entries := make([]*entry, len(objs))
-	parallel(len(objs), func(i int) { entries[i] = newEntry(objs[i]) })
+	parallel.For(runtime.GOMAXPROCS(0), len(objs), func(i int) { entries[i] = newEntry(objs[i]) })
 	for _, e := range entries {
 		if old := s.entries[e.key]; old != nil {
 			s.unindex(old)
@@ -902,22 +901,4 @@ func labelDiff(a, b map[string]string) string {
 		}
 	}
 	return strings.Join(out, " ")
-}
-
-// parallel calls f(0) ... f(n-1) on GOMAXPROCS goroutines.
-func parallel(n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
 }

@@ -24,6 +24,7 @@ var pure = []string{
 	"github.com/bulkhead/bulkhead/sarif/...",
 	"github.com/bulkhead/bulkhead/internal/synth/...",
 	"github.com/bulkhead/bulkhead/internal/typo/...",
+	"github.com/bulkhead/bulkhead/internal/parallel/...",
 }
 
 // forbidden are import path prefixes pure packages must not depend on.

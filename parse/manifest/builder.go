@@ -7,9 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
+	"github.com/bulkhead/bulkhead/internal/parallel"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/parse/anp"
 	"github.com/bulkhead/bulkhead/parse/netpol"
@@ -286,7 +285,7 @@ func (b *Builder) Snapshot() *model.Snapshot {
 	// order, so that the result does not depend on the scheduling.
 	owners := b.owners()
 	models := make([]modelled, len(b.objs))
-	parallel(b.opts.workers(), len(b.objs), func(i int) { models[i] = modelOf(b.objs[i], owners) })
+	parallel.For(b.opts.workers(), len(b.objs), func(i int) { models[i] = modelOf(b.objs[i], owners) })
 	for i, m := range models {
 		e := b.objs[i]
 		switch {
@@ -383,26 +382,6 @@ func modelOf(e entry, owners ownerIndex) (m modelled) {
 		m.ep, m.problems = workloadEndpoint(e.Obj, e.Source)
 	}
 	return m
-}
-
-// parallel calls f(0) ... f(n-1) on up to workers goroutines.
-func parallel(workers, n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // sortEndpoints orders endpoints as model.SortEndpoints does, computing

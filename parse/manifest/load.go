@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bulkhead/bulkhead/internal/parallel"
 	"github.com/bulkhead/bulkhead/model"
 )
 
@@ -174,7 +175,7 @@ func load(inputs []input, opts Options, problems []model.Problem) *Result {
 		syntaxErr bool
 	}
 	results := make([]result, len(units))
-	parallel(opts.workers(), len(units), func(i int) {
+	parallel.For(opts.workers(), len(units), func(i int) {
 		results[i].out, results[i].syntaxErr = decodeUnit(&units[i], opts.defaultNamespace())
 	})
 
