@@ -235,25 +235,6 @@ type peerInfo struct {
 	maybe   bool
 }
 
-// peerKey identifies peers that match the same endpoints.
-func peerKey(p *model.Peer) string {
-	switch p.Kind {
-	case model.PeerPods:
-		ns := "sel:" + p.NamespaceSelector.Key()
-		if p.Namespace != "" {
-			ns = "ns:" + p.Namespace
-		}
-		return "pods|" + ns + "|" + p.PodSelector.Key()
-	case model.PeerIPBlock, model.PeerNetworks:
-		return p.Kind.String() + "|" + p.IPs.String()
-	case model.PeerNodes:
-		return "nodes|" + p.NodeSelector.Key()
-	case model.PeerDomains:
-		return "domains|" + strings.Join(p.Domains, ",")
-	}
-	return "unknown"
-}
-
 // collectPeers interns every peer of every rule and resolves node
 // selectors to the addresses of the nodes they select.
 func (e *Engine) collectPeers() {
@@ -268,7 +249,7 @@ func (e *Engine) eachNewPeer(pol *model.Policy, f func(*peerInfo)) {
 	for ri := range pol.Rules {
 		for pi := range pol.Rules[ri].Peers {
 			p := &pol.Rules[ri].Peers[pi]
-			k := peerKey(p)
+			k := p.Key()
 			if _, ok := e.peerByID[k]; ok {
 				continue
 			}
@@ -392,7 +373,7 @@ func (e *Engine) classOf(ep *model.Endpoint) *class {
 	if c.podLike() {
 		kb.WriteString(c.ns)
 		kb.WriteByte(0)
-		kb.WriteString(labelsKey(c.labels))
+		kb.WriteString(model.LabelsKey(c.labels))
 		kb.WriteByte(0)
 		kb.WriteString(c.layout)
 		kb.WriteByte(0)
@@ -423,23 +404,6 @@ func (e *Engine) registerClass(c *class) int32 {
 		e.byNS[c.ns] = append(e.byNS[c.ns], c.id)
 	}
 	return c.id
-}
-
-// labelsKey returns a canonical form of a label map.
-func labelsKey(ls map[string]string) string {
-	keys := make([]string, 0, len(ls))
-	for k := range ls {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(ls[k])
-		b.WriteByte(0)
-	}
-	return b.String()
 }
 
 // layoutKey returns a canonical form of the named ports, the only ports

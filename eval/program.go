@@ -81,7 +81,7 @@ func (e *Engine) newProgram(dir model.Direction, pols []*model.Policy) *program 
 			}
 			pr := progRule{pol: pol, rule: r}
 			for pi := range r.Peers {
-				pr.peers = append(pr.peers, e.peerByID[peerKey(&r.Peers[pi])])
+				pr.peers = append(pr.peers, e.peerByID[r.Peers[pi].Key()])
 			}
 			if r.HasNamedPorts() {
 				p.named = true

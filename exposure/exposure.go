@@ -381,7 +381,7 @@ func peerGroups(e *eval.Engine) [][]*model.Endpoint {
 		if !ep.IsPodLike() {
 			kb.WriteString("\x00" + ep.ID())
 		} else {
-			kb.WriteString(ep.Namespace + "\x00" + labelsKey(ep.Labels) + "\x00" + portsKey(ep.Ports))
+			kb.WriteString(ep.Namespace + "\x00" + model.LabelsKey(ep.Labels) + "\x00" + portsKey(ep.Ports))
 			if ep.HostNetwork {
 				kb.WriteString("\x00host")
 			}
@@ -410,19 +410,6 @@ func peerGroups(e *eval.Engine) [][]*model.Endpoint {
 		groups[gi] = append(groups[gi], ep)
 	}
 	return groups
-}
-
-func labelsKey(ls map[string]string) string {
-	keys := make([]string, 0, len(ls))
-	for k := range ls {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k + "=" + ls[k] + "\x00")
-	}
-	return b.String()
 }
 
 func portsKey(ps []model.ContainerPort) string {

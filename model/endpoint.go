@@ -3,6 +3,7 @@ package model
 import (
 	"net/netip"
 	"sort"
+	"strings"
 )
 
 // EndpointKind says what an Endpoint stands for.
@@ -132,4 +133,23 @@ type Node struct {
 // SortEndpoints orders endpoints by ID, the order every output uses.
 func SortEndpoints(eps []*Endpoint) {
 	sort.Slice(eps, func(i, j int) bool { return eps[i].ID() < eps[j].ID() })
+}
+
+// LabelsKey returns a canonical form of a label map: "k=v\x00" per label,
+// by key. Two maps of valid labels (no "=" in keys, no NUL anywhere) have
+// the same key exactly when they are equal, nil and empty alike.
+func LabelsKey(ls map[string]string) string {
+	keys := make([]string, 0, len(ls))
+	for k := range ls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(ls[k])
+		b.WriteByte(0)
+	}
+	return b.String()
 }

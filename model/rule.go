@@ -229,6 +229,27 @@ func (p Peer) String() string {
 	return "unknown peer"
 }
 
+// Key returns a canonical form of what the peer matches, Text aside: two
+// peers with the same key match the same endpoints and addresses. The
+// engine interns peers by it, and diffs compare rules with it.
+func (p Peer) Key() string {
+	switch p.Kind {
+	case PeerPods:
+		ns := "sel:" + p.NamespaceSelector.Key()
+		if p.Namespace != "" {
+			ns = "ns:" + p.Namespace
+		}
+		return "pods|" + ns + "|" + p.PodSelector.Key()
+	case PeerIPBlock, PeerNetworks:
+		return p.Kind.String() + "|" + p.IPs.String()
+	case PeerNodes:
+		return "nodes|" + p.NodeSelector.Key()
+	case PeerDomains:
+		return "domains|" + strings.Join(p.Domains, ",")
+	}
+	return "unknown"
+}
+
 // PortSpec is one item of a rule's ports. Either Name is set (a named
 // port, resolved against the destination endpoint's container ports) or
 // Ports holds port numbers of Protocol.

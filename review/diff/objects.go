@@ -129,7 +129,7 @@ func ruleKey(r *model.Rule) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s|%s|%q|%v|", r.Direction, r.Action, r.Name, r.AllPeers)
 	for _, p := range r.Peers {
-		b.WriteString(peerKey(p))
+		b.WriteString(p.Key())
 		b.WriteByte(';')
 	}
 	b.WriteByte('|')
@@ -137,24 +137,6 @@ func ruleKey(r *model.Rule) string {
 		fmt.Fprintf(&b, "%s/%s/%s;", ps.Protocol, ps.Ports, ps.Name)
 	}
 	return b.String()
-}
-
-func peerKey(p model.Peer) string {
-	switch p.Kind {
-	case model.PeerPods:
-		ns := "sel:" + p.NamespaceSelector.Key()
-		if p.Namespace != "" {
-			ns = "ns:" + p.Namespace
-		}
-		return "pods:" + ns + ":" + p.PodSelector.Key()
-	case model.PeerIPBlock, model.PeerNetworks:
-		return p.Kind.String() + ":" + p.IPs.String()
-	case model.PeerNodes:
-		return "nodes:" + p.NodeSelector.Key()
-	case model.PeerDomains:
-		return "domains:" + strings.Join(p.Domains, ",")
-	}
-	return "unknown"
 }
 
 // compareEndpoints matches pods, workloads and nodes by ID. External
