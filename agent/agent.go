@@ -50,6 +50,10 @@ type Agent struct {
 	last   *compile.Result // last applied
 	snap   *model.Snapshot // state of last
 	synced chan struct{}   // closed after the first successful sync
+	// local holds the node's pods by ID, the engine's own endpoints:
+	// rebuilt from the engine with it, and patched from each Delta
+	// (listing the engine's endpoints would sort all of them).
+	local map[string]*model.Endpoint
 }
 
 // New returns an agent for cfg; Run starts it.
@@ -112,8 +116,7 @@ func (a *Agent) Sync(ctx context.Context, u Update) error {
 	}
 	conns := a.update(u)
 	e := a.tracker.Engine()
-	local := localPods(e, a.cfg.NodeName)
-	res, err := a.compiler.Compile(e, local)
+	res, err := a.compiler.Compile(e, a.localPods())
 	if err != nil {
 		a.dirty = true
 		a.fail(StageCompile, "cannot compile the ruleset; keeping the one in force", err)
@@ -127,7 +130,9 @@ func (a *Agent) Sync(ctx context.Context, u Update) error {
 	}
 	a.log.Debug("applying ruleset", "chains", res.Stats.Chains, "rules", res.Stats.Rules, "elements", res.Stats.Elements(),
 		"compiled_in", a.cfg.Now().Sub(start).Round(10*time.Microsecond))
-	if err := a.cfg.Applier.Apply(ctx, res.Ruleset); err != nil {
+	// The compiler's change from the ruleset before, which the applier
+	// uses if that is the one in force (else it diffs).
+	if err := a.cfg.Applier.ApplyDelta(ctx, res.Base, res.Ruleset, res.Delta); err != nil {
 		a.dirty = true
 		if ctx.Err() != nil {
 			return ctx.Err() // stopping: not a failure
@@ -172,9 +177,21 @@ func (a *Agent) update(u Update) int {
 	if a.tracker == nil || a.dirty || u.Delta == nil {
 		a.tracker = eval.NewTracker(u.Snapshot, a.cfg.Engine)
 		a.compiler.Reset()
+		a.local = map[string]*model.Endpoint{}
+		for _, ep := range localPods(a.tracker.Engine(), a.cfg.NodeName) {
+			a.local[ep.ID()] = ep
+		}
 		return -1
 	}
 	d := u.Delta
+	for _, c := range d.Endpoints {
+		if c.Old != nil {
+			delete(a.local, c.Old.ID())
+		}
+		if a.isLocal(c.New) {
+			a.local[c.New.ID()] = c.New
+		}
+	}
 	var changes []eval.Change
 	for _, c := range d.Namespaces {
 		changes = append(changes, change(c.Old, c.New, func(ns *model.Namespace) eval.Change { return eval.Change{Namespace: ns} }))
@@ -234,13 +251,31 @@ func localPods(e *eval.Engine, node string) []*model.Endpoint {
 	return out
 }
 
+// isLocal reports whether ep is a pod on the agent's node.
+func (a *Agent) isLocal(ep *model.Endpoint) bool {
+	return ep != nil && ep.Kind == model.EndpointPod && ep.NodeName == a.cfg.NodeName
+}
+
+// localPods returns the node's pods, in no order (the compiler needs
+// none).
+func (a *Agent) localPods() []*model.Endpoint {
+	out := make([]*model.Endpoint, 0, len(a.local))
+	for _, ep := range a.local {
+		out = append(out, ep)
+	}
+	return out
+}
+
 // check confirms that the kernel still holds the last ruleset, replacing
 // it if not.
 func (a *Agent) check(ctx context.Context, start time.Time) error {
 	if err := a.checkDrift(ctx); err != nil {
 		return err
 	}
-	if err := a.cfg.Applier.Apply(ctx, a.last.Ruleset); err != nil {
+	// Nothing to change unless checkDrift found the table changed: then
+	// the applier replaces it.
+	rs := a.last.Ruleset
+	if err := a.cfg.Applier.ApplyDelta(ctx, rs, rs, nft.Delta{Table: rs.TableName()}); err != nil {
 		a.fail(StageApply, "cannot re-apply the ruleset", err)
 		return err
 	}
@@ -248,14 +283,16 @@ func (a *Agent) check(ctx context.Context, start time.Time) error {
 	return nil
 }
 
-// checkDrift compares the kernel's table with the last applied ruleset
+// checkDrift compares the kernel's table with the last ruleset applied
 // and, if they differ (someone edited or deleted the table), makes the
-// next Apply replace the table whole.
+// next Apply replace the table whole. It compares with the compiler's
+// ruleset, not with what the applier kept, so that a change the applier
+// made from a delta is checked against what it stands for too.
 func (a *Agent) checkDrift(ctx context.Context) error {
-	applied := a.cfg.Applier.Applied()
-	if applied == nil {
+	if a.last == nil || a.cfg.Applier.Applied() == nil {
 		return nil
 	}
+	applied := a.last.Ruleset
 	got, err := a.cfg.Applier.Read(ctx)
 	if err != nil {
 		a.fail(StageCheck, "cannot read the table back; replacing it", err)

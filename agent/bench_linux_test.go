@@ -16,58 +16,66 @@ import (
 	"github.com/bulkhead/bulkhead/internal/synth"
 	"github.com/bulkhead/bulkhead/internal/testutil/netnstest"
 	"github.com/bulkhead/bulkhead/model"
+	"github.com/bulkhead/bulkhead/nft"
 	"github.com/bulkhead/bulkhead/nft/compile/compiletest"
 )
 
 // BenchmarkPrivilegedUpdate is the agent's whole path for one object
 // change on a generated cluster, kernel included: the engine's
-// incremental update, the cached compilation of node-0's ruleset, and the
-// netlink transaction (dataplane.Netlink, which validates, diffs and
-// commits) in a private network namespace. It reports each stage's mean
-// (engine-ms, compile-ms, apply-ms; diff-ms is the agent-side diff the
-// compile benchmark also reports) and, once, the first full transaction
-// (full-apply-ms).
+// incremental update, the cached compilation of node-0's ruleset (with the
+// change from the previous one), and the netlink transaction in a private
+// network namespace, made either with dataplane.Netlink.ApplyDelta from
+// the compiler's change, as the agent does (apply=delta), or with Apply,
+// which validates and diffs the whole ruleset (apply=ruleset). It reports
+// each stage's mean (engine-ms, compile-ms, apply-ms) and, once, the
+// first full transaction (full-apply-ms).
 func BenchmarkPrivilegedUpdate(b *testing.B) {
 	for _, cfg := range []synth.Config{
 		{Pods: 1000, Policies: 200, AdminPolicies: 10},
 		{Pods: 10000, Policies: 2000, AdminPolicies: 100},
 		{Pods: 10000, Policies: 2000},
 	} {
-		for _, change := range []string{"pod-add", "policy-change"} {
-			name := fmt.Sprintf("pods=%d/admin=%d/%s", cfg.Pods, cfg.AdminPolicies, change)
-			b.Run(name, func(b *testing.B) {
-				ns := netnstest.New(b)
-				a, err := dataplane.New(dataplane.Config{NetNS: int(ns)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer a.Close()
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-				defer cancel()
-				u := compiletest.NewUpdateBench(b, cfg, "node-0")
-				t0 := time.Now()
-				if err := a.Apply(ctx, u.Ruleset); err != nil {
-					b.Fatal(err)
-				}
-				full := time.Since(t0)
-				var apply time.Duration
-				b.ReportAllocs()
-				for b.Loop() {
-					if change == "pod-add" {
-						u.AddPod()
-					} else {
-						u.TogglePolicy()
+		for _, change := range compiletest.Changes {
+			for _, path := range []string{"delta", "ruleset"} {
+				name := fmt.Sprintf("pods=%d/admin=%d/%s/apply=%s", cfg.Pods, cfg.AdminPolicies, change, path)
+				b.Run(name, func(b *testing.B) {
+					ns := netnstest.New(b)
+					a, err := dataplane.New(dataplane.Config{NetNS: int(ns)})
+					if err != nil {
+						b.Fatal(err)
 					}
-					t := time.Now()
+					defer a.Close()
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+					defer cancel()
+					u := compiletest.NewUpdateBench(b, cfg, "node-0")
+					t0 := time.Now()
 					if err := a.Apply(ctx, u.Ruleset); err != nil {
 						b.Fatal(err)
 					}
-					apply += time.Since(t)
-				}
-				u.Report(b)
-				b.ReportMetric(float64(apply)/float64(b.N)/1e6, "apply-ms")
-				b.ReportMetric(float64(full)/1e6, "full-apply-ms")
-			})
+					full := time.Since(t0)
+					var apply time.Duration
+					b.ReportAllocs()
+					for b.Loop() {
+						u.Change(change)
+						t := time.Now()
+						if path == "delta" {
+							err = a.ApplyDelta(ctx, u.Base, u.Ruleset, u.Delta)
+						} else {
+							err = a.Apply(ctx, u.Ruleset)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						apply += time.Since(t)
+					}
+					u.Report(b)
+					b.ReportMetric(float64(apply)/float64(b.N)/1e6, "apply-ms")
+					b.ReportMetric(float64(full)/1e6, "full-apply-ms")
+					if got, err := a.Read(ctx); err != nil || !nft.Diff(got, u.Ruleset).IsEmpty() {
+						b.Fatalf("the kernel's table is not the last ruleset (read error %v)", err)
+					}
+				})
+			}
 		}
 	}
 }

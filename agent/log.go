@@ -29,24 +29,32 @@ func (a *Agent) logChanges(prev, next *compile.Result, u Update, conns int, took
 		old, oldInfo = prev.Ruleset, prev.Chains
 	}
 	var added, removed, rewritten []string
-	oldChains, nextChains := chainsByName(old), chainsByName(next.Ruleset)
-	for _, c := range next.Ruleset.Chains {
-		if c.IsBase() {
-			continue
-		}
-		switch o := oldChains[c.Name]; {
-		case o == nil:
-			added = append(added, c.Name)
-		case !slices.EqualFunc(o.Rules, c.Rules, nft.Rule.Equal):
-			rewritten = append(rewritten, c.Name)
-		}
-	}
-	if old != nil {
-		for _, c := range old.Chains {
-			if !c.IsBase() && nextChains[c.Name] == nil {
-				removed = append(removed, c.Name)
+	var addedElems, removedElems int
+	if old != nil && next.Base == old && next.Delta.Replace == nil {
+		// The compiler's change from the previous ruleset: what it
+		// touches, not the whole rulesets.
+		added, removed, rewritten, addedElems, removedElems = deltaChanges(old, next.Delta, log)
+	} else {
+		oldChains, nextChains := chainsByName(old), chainsByName(next.Ruleset)
+		for _, c := range next.Ruleset.Chains {
+			if c.IsBase() {
+				continue
+			}
+			switch o := oldChains[c.Name]; {
+			case o == nil:
+				added = append(added, c.Name)
+			case !slices.EqualFunc(o.Rules, c.Rules, nft.Rule.Equal):
+				rewritten = append(rewritten, c.Name)
 			}
 		}
+		if old != nil {
+			for _, c := range old.Chains {
+				if !c.IsBase() && nextChains[c.Name] == nil {
+					removed = append(removed, c.Name)
+				}
+			}
+		}
+		addedElems, removedElems = elementChanges(old, next.Ruleset, log)
 	}
 	// A chain's NAME_np tail is part of it.
 	owner := func(name string, infos map[string]compile.ChainInfo) string {
@@ -71,7 +79,6 @@ func (a *Agent) logChanges(prev, next *compile.Result, u Update, conns int, took
 	added = owners(added, next.Chains, nil)
 	removed = owners(removed, oldInfo, nil)
 	rewritten = owners(rewritten, next.Chains, added)
-	addedElems, removedElems := elementChanges(old, next.Ruleset, log)
 
 	attrs := []any{"cause", u.Cause, "took", took.Round(10 * time.Microsecond),
 		"local_pods", next.Stats.LocalPods, "chains", next.Stats.Chains, "rules", next.Stats.Rules,
@@ -127,6 +134,75 @@ func (a *Agent) logChanges(prev, next *compile.Result, u Update, conns int, took
 		log.Info("pods changed chain", "chain", name, "direction", info.Direction.String(),
 			"policies", strings.Join(info.Policies, "; "), "joined", listed(joined), "left", listed(left))
 	}
+}
+
+// deltaChanges returns the policy chains d adds, removes and rewrites and
+// the elements it adds and removes, logging them per set at debug level,
+// as elementChanges does for whole rulesets. old is the ruleset d
+// changes, for the sizes of the sets it deletes.
+func deltaChanges(old *nft.Ruleset, d nft.Delta, log *slog.Logger) (added, removed, rewritten []string, addedElems, removedElems int) {
+	for _, c := range d.AddChains {
+		if !c.IsBase() {
+			added = append(added, c.Name)
+		}
+	}
+	for _, c := range d.ReplaceChains {
+		if !c.IsBase() {
+			rewritten = append(rewritten, c.Name)
+		}
+	}
+	removed = append(removed, d.DelChains...)
+	perSet := map[string][2]int{}
+	var names []string
+	count := func(name string, a, r int) {
+		if _, ok := perSet[name]; !ok {
+			names = append(names, name)
+		}
+		c := perSet[name]
+		perSet[name] = [2]int{c[0] + a, c[1] + r}
+		addedElems += a
+		removedElems += r
+	}
+	for _, s := range d.AddSets {
+		count(s.Name, len(s.Elems), 0)
+	}
+	for _, m := range d.AddMaps {
+		count(m.Name, len(m.Elems), 0)
+	}
+	for _, s := range d.AddElems {
+		count(s.Name, len(s.Elems), 0)
+	}
+	for _, s := range d.DelElems {
+		count(s.Name, 0, len(s.Elems))
+	}
+	for _, m := range d.AddMapElems {
+		count(m.Name, len(m.Elems), 0)
+	}
+	for _, m := range d.DelMapElems {
+		count(m.Name, 0, len(m.Elems))
+	}
+	if len(d.DelSets)+len(d.DelMaps) > 0 {
+		for _, s := range old.Sets {
+			if slices.Contains(d.DelSets, s.Name) {
+				count(s.Name, 0, len(s.Elems))
+			}
+		}
+		for _, m := range old.Maps {
+			if slices.Contains(d.DelMaps, m.Name) {
+				count(m.Name, 0, len(m.Elems))
+			}
+		}
+	}
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		for i, name := range names {
+			if i == maxListed {
+				log.Debug("set elements changed in more sets", "sets", len(names)-maxListed)
+				break
+			}
+			log.Debug("set elements changed", "set", name, "added", perSet[name][0], "removed", perSet[name][1])
+		}
+	}
+	return added, removed, rewritten, addedElems, removedElems
 }
 
 func chainsByName(rs *nft.Ruleset) map[string]*nft.Chain {

@@ -20,10 +20,17 @@ import (
 // the delta touches, relying on the ruleset before it being valid. A State
 // is not safe for concurrent use.
 type State struct {
-	rs     *Ruleset       // never modified once built: Update makes a new one
-	chains map[string]int // positions in rs.Chains
-	sets   map[string]int
-	maps   map[string]int
+	// rs is the ruleset. Once Ruleset hands it out it is never modified:
+	// the next Update makes a new one (exposed). Until then Update
+	// changes it in place, and the element lists in fresh (made by the
+	// State since) too, so that following a cluster does not copy a
+	// large set per pod.
+	rs      *Ruleset
+	exposed bool
+	fresh   map[string]bool
+	chains  map[string]int // positions in rs.Chains
+	sets    map[string]int
+	maps    map[string]int
 	// setRefs counts the rules naming each set or map (lookups and
 	// verdict maps); chainRefs the rules and map elements that jump or go
 	// to each chain. A deleted object must have none left.
@@ -45,7 +52,7 @@ func NewState(rs *Ruleset) (*State, error) {
 		return nil, err
 	}
 	c := rs.Canonical()
-	s := &State{rs: c,
+	s := &State{rs: c, fresh: make(map[string]bool, len(c.Sets)+len(c.Maps)),
 		chains: make(map[string]int, len(c.Chains)), sets: make(map[string]int, len(c.Sets)), maps: make(map[string]int, len(c.Maps)),
 		setRefs: map[string]int{}, chainRefs: map[string]int{},
 		jumps: map[string]map[string]int{}, vmaps: map[string]map[string]int{}, targets: map[string]map[string]int{},
@@ -57,9 +64,11 @@ func NewState(rs *Ruleset) (*State, error) {
 	}
 	for i, st := range c.Sets {
 		s.sets[st.Name] = i
+		s.fresh[st.Name] = true
 	}
 	for i, m := range c.Maps {
 		s.maps[m.Name] = i
+		s.fresh[m.Name] = true
 		for _, e := range m.Elems {
 			s.addTarget(m.Name, e.Verdict, +1)
 		}
@@ -67,10 +76,14 @@ func NewState(rs *Ruleset) (*State, error) {
 	return s, nil
 }
 
-// Ruleset returns the ruleset the State holds. It is never modified: each
-// successful Update makes a new value, sharing the element and rule lists
-// that did not change. The caller must not modify it.
-func (s *State) Ruleset() *Ruleset { return s.rs }
+// Ruleset returns the ruleset the State holds. It is never modified: the
+// next successful Update makes a new value, sharing the element and rule
+// lists that did not change. The caller must not modify it.
+func (s *State) Ruleset() *Ruleset {
+	s.exposed = true
+	clear(s.fresh)
+	return s.rs
+}
 
 // Interval reports whether the set or map called name has the interval
 // flag (false if there is none).
@@ -116,6 +129,12 @@ func (s *State) Update(d Delta, commit func() error) error {
 // pending is a checked delta: what the objects it touches become, and
 // how the indexes change.
 type pending struct {
+	// lazySets and lazyMaps hold the element changes of existing exact
+	// sets and maps, whose lists need no check of the whole and are made
+	// only once the kernel took the change (in place if fresh).
+	lazySets map[string]*listWork[Elem]
+	lazyMaps map[string]*listWork[MapElem]
+
 	// chains, sets and maps hold the final version of every object the
 	// delta adds or changes (element lists included), and nil for those
 	// it deletes; the order slices list their names in the order first
@@ -233,6 +252,50 @@ func (w *listWork[T]) final(keyOf func(T) Elem) []T {
 	return out
 }
 
+// result returns the list after the changes: base changed in place if
+// owned (nobody else holds it), else a new list.
+func (w *listWork[T]) result(keyOf func(T) Elem, owned bool) []T {
+	if !owned {
+		return w.final(keyOf)
+	}
+	cmpT := func(a, b T) int { return compareElems(keyOf(a), keyOf(b)) }
+	list := w.base
+	if len(w.del) > 0 {
+		dels := make([]int, 0, len(w.del))
+		for i := range w.del {
+			dels = append(dels, i)
+		}
+		slices.Sort(dels)
+		out := dels[0]
+		for k, i := range dels {
+			end := len(list)
+			if k+1 < len(dels) {
+				end = dels[k+1]
+			}
+			out += copy(list[out:], list[i+1:end])
+		}
+		clear(list[out:]) // let the collector have what the tail held
+		list = list[:out]
+	}
+	if len(w.add) > 0 {
+		adds := slices.Clone(w.add)
+		slices.SortFunc(adds, cmpT)
+		n := len(list)
+		list = slices.Grow(list, len(adds))[:n+len(adds)]
+		// From the largest addition down: list[:hi] holds the elements
+		// not yet moved; the ones after an addition move right by the
+		// number of additions up to it.
+		hi := n
+		for j := len(adds) - 1; j >= 0; j-- {
+			pos, _ := slices.BinarySearchFunc(list[:hi], adds[j], cmpT)
+			copy(list[pos+j+1:], list[pos:hi])
+			list[pos+j] = adds[j]
+			hi = pos
+		}
+	}
+	return list
+}
+
 func elemKey(e Elem) Elem          { return e }
 func mapElemKey(e MapElem) Elem    { return e.Key }
 func cmpMapElems(a, b MapElem) int { return compareElems(a.Key, b.Key) }
@@ -244,6 +307,7 @@ func (s *State) prepare(d Delta) (*pending, error) {
 		return nil, fmt.Errorf("patch: delta for table %q applied to table %q", d.Table, s.rs.TableName())
 	}
 	p := &pending{chains: map[string]*Chain{}, sets: map[string]*Set{}, maps: map[string]*Map{},
+		lazySets: map[string]*listWork[Elem]{}, lazyMaps: map[string]*listWork[MapElem]{},
 		setRefs: map[string]int{}, chainRefs: map[string]int{}, targets: map[string]map[string]int{}}
 	// Objects the delta adds (their elements are all checked), and the
 	// element work per set and map.
@@ -403,14 +467,24 @@ func (s *State) prepare(d Delta) (*pending, error) {
 	for _, name := range setWorkOrder {
 		if w := setWork[name]; !isDeleted(p.sets, name) {
 			ns := *s.setAfter(p, name)
-			ns.Elems = w.final(elemKey)
+			if ns.Interval || newSets[name] {
+				ns.Elems = w.final(elemKey) // checked whole below
+			} else {
+				ns.Elems = nil
+				p.lazySets[name] = w
+			}
 			p.putSet(name, &ns)
 		}
 	}
 	for _, name := range mapWorkOrder {
 		if w := mapWork[name]; !isDeleted(p.maps, name) {
 			nm := *s.mapAfter(p, name)
-			nm.Elems = w.final(mapElemKey)
+			if nm.Interval || newMaps[name] {
+				nm.Elems = w.final(mapElemKey)
+			} else {
+				nm.Elems = nil
+				p.lazyMaps[name] = w
+			}
 			p.putMap(name, &nm)
 		}
 	}
@@ -737,9 +811,14 @@ func (s *State) checkGraphAfter(p *pending, v *validator) {
 }
 
 // apply makes s hold the ruleset after p: a new Ruleset value sharing
-// every list p does not change, and the indexes updated in place.
+// every list p does not change if the current one was handed out, else
+// the current one changed in place; the indexes are updated in place.
 func (s *State) apply(p *pending) {
-	rs := &Ruleset{Table: s.rs.Table, Chains: slices.Clone(s.rs.Chains), Sets: slices.Clone(s.rs.Sets), Maps: slices.Clone(s.rs.Maps)}
+	rs := s.rs
+	if s.exposed {
+		rs = &Ruleset{Table: s.rs.Table, Chains: slices.Clone(s.rs.Chains), Sets: slices.Clone(s.rs.Sets), Maps: slices.Clone(s.rs.Maps)}
+		s.exposed = false
+	}
 	for _, name := range p.chainOrder {
 		c := p.chains[name]
 		i, ok := s.chains[name]
@@ -762,32 +841,44 @@ func (s *State) apply(p *pending) {
 	for _, name := range p.setOrder {
 		st := p.sets[name]
 		i, ok := s.sets[name]
+		if w := p.lazySets[name]; st != nil && w != nil {
+			st.Elems = w.result(elemKey, s.fresh[name])
+		}
 		switch {
 		case st == nil && ok:
 			rs.Sets = removeAt(rs.Sets, i, s.sets, func(s Set) string { return s.Name })
 			delete(s.sets, name)
+			delete(s.fresh, name)
 		case st == nil:
 		case ok:
 			rs.Sets[i] = *st
+			s.fresh[name] = true
 		default:
 			s.sets[name] = len(rs.Sets)
 			rs.Sets = append(rs.Sets, *st)
+			s.fresh[name] = true
 		}
 	}
 	for _, name := range p.mapOrder {
 		m := p.maps[name]
 		i, ok := s.maps[name]
+		if w := p.lazyMaps[name]; m != nil && w != nil {
+			m.Elems = w.result(mapElemKey, s.fresh[name])
+		}
 		switch {
 		case m == nil && ok:
 			rs.Maps = removeAt(rs.Maps, i, s.maps, func(m Map) string { return m.Name })
 			delete(s.maps, name)
 			delete(s.targets, name)
+			delete(s.fresh, name)
 		case m == nil:
 		case ok:
 			rs.Maps[i] = *m
+			s.fresh[name] = true
 		default:
 			s.maps[name] = len(rs.Maps)
 			rs.Maps = append(rs.Maps, *m)
+			s.fresh[name] = true
 		}
 	}
 	addCounts(s.setRefs, p.setRefs)

@@ -230,42 +230,53 @@ type stateCounts struct {
 	refusedBy         map[string]int
 }
 
-// checkStateSeed applies eight random deltas from seed's ruleset.
+// checkStateSeed applies eight random deltas from seed's ruleset. It
+// looks at the state's ruleset only now and then, so that Update also
+// changes lists in place (which it does while nobody holds them), and
+// checks at the end that no ruleset it handed out changed since.
 func checkStateSeed(t *testing.T, seed uint64, c *stateCounts) {
 	if c.refusedBy == nil {
 		c.refusedBy = map[string]int{}
 	}
 	g := nfttest.NewGen(seed)
 	r := rand.New(rand.NewPCG(seed, 7))
-	rs := g.Ruleset("")
-	st, err := nft.NewState(rs)
+	model := g.Ruleset("") // what Patch makes of the same deltas
+	st, err := nft.NewState(model)
 	if err != nil {
 		t.Fatal(err)
 	}
+	type snapshot struct {
+		rs   *nft.Ruleset
+		text string
+	}
+	var seen []snapshot
+	look := func(where string) {
+		got := st.Ruleset()
+		if diff := cmp.Diff(nft.Render(model), nft.Render(got)); diff != "" {
+			t.Fatalf("%s: the state differs from Patch's result (-want +got):\n%s", where, diff)
+		}
+		seen = append(seen, snapshot{got, nft.Render(got)})
+	}
 	for step := range 8 {
-		cur := st.Ruleset()
-		before := nft.Render(cur)
-		next := g.Mutate(cur)
-		d := nft.Diff(cur, next)
+		where := fmt.Sprintf("seed %d step %d", seed, step)
+		next := g.Mutate(model)
+		d := nft.Diff(model, next)
 		kind := "diff"
 		switch k := r.IntN(10); {
 		case k < 4:
 			b := breakers[r.IntN(len(breakers))]
-			b.fn(r, cur, &d)
+			b.fn(r, model, &d)
 			kind = b.name
 		case k == 4:
 			d = nft.Diff(g.Ruleset(""), next) // computed from another ruleset
 			kind = "diff from another ruleset"
 		}
-		want, wantErr := nft.Patch(cur, d)
+		where += " (" + kind + ")"
+		want, wantErr := nft.Patch(model, d)
 		commits := 0
 		gotErr := st.Update(d, func() error { commits++; return nil })
-		where := fmt.Sprintf("seed %d step %d (%s)", seed, step, kind)
 		if (wantErr == nil) != (gotErr == nil) {
-			t.Fatalf("%s: Patch: %v; Update: %v\ndelta:\n%s\nruleset:\n%s", where, wantErr, gotErr, nft.RenderDelta(d), before)
-		}
-		if nft.Render(cur) != before {
-			t.Fatalf("%s: Update modified a ruleset it had handed out", where)
+			t.Fatalf("%s: Patch: %v; Update: %v\ndelta:\n%s\nruleset:\n%s", where, wantErr, gotErr, nft.RenderDelta(d), nft.Render(model))
 		}
 		if gotErr != nil {
 			c.refused++
@@ -273,36 +284,36 @@ func checkStateSeed(t *testing.T, seed uint64, c *stateCounts) {
 			if commits != 0 {
 				t.Fatalf("%s: Update committed a delta it refused", where)
 			}
-			if nft.Render(st.Ruleset()) != before {
-				t.Fatalf("%s: a refused delta changed the state", where)
+		} else {
+			c.accepted++
+			model = want
+			if err := st.CheckIndexes(); err != nil {
+				t.Fatalf("%s: %v\ndelta:\n%s", where, err, nft.RenderDelta(d))
 			}
-			continue
+			// The same delta again: elements and chains it adds exist now.
+			again, wantErr := nft.Patch(model, d)
+			if err := st.Update(d, func() error { return nil }); (err == nil) != (wantErr == nil) {
+				t.Fatalf("%s: the same delta twice: Patch: %v; Update: %v\ndelta:\n%s", where, wantErr, err, nft.RenderDelta(d))
+			} else if err == nil {
+				model = again
+			}
 		}
-		c.accepted++
-		if diff := cmp.Diff(nft.Render(want), nft.Render(st.Ruleset())); diff != "" {
-			t.Fatalf("%s: Update differs from Patch (-want +got):\n%s", where, diff)
-		}
-		if err := st.CheckIndexes(); err != nil {
-			t.Fatalf("%s: %v\ndelta:\n%s", where, err, nft.RenderDelta(d))
-		}
-		// The same delta again: elements and chains it adds exist now.
-		_, wantErr = nft.Patch(st.Ruleset(), d)
-		again := st.Ruleset()
-		if err := st.Update(d, func() error { return nil }); (err == nil) != (wantErr == nil) {
-			t.Fatalf("%s: the same delta twice: Patch: %v; Update: %v\ndelta:\n%s", where, wantErr, err, nft.RenderDelta(d))
-		} else if err == nil && nft.Render(st.Ruleset()) != nft.Render(again) {
-			t.Fatalf("%s: the same delta twice changed the ruleset", where)
+		if r.IntN(3) == 0 {
+			look(where)
 		}
 	}
+	look(fmt.Sprintf("seed %d at the end", seed))
 	// A failed commit leaves the state as it was.
-	cur := st.Ruleset()
-	d := nft.Diff(cur, g.Mutate(cur))
+	d := nft.Diff(model, g.Mutate(model))
 	boom := errors.New("boom")
 	if err := st.Update(d, func() error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("seed %d: Update with a failing commit = %v", seed, err)
 	}
-	if st.Ruleset() != cur {
-		t.Fatalf("seed %d: a failed commit changed the state", seed)
+	look(fmt.Sprintf("seed %d after a failed commit", seed))
+	for i, sn := range seen {
+		if nft.Render(sn.rs) != sn.text {
+			t.Fatalf("seed %d: ruleset %d handed out changed later", seed, i)
+		}
 	}
 }
 
@@ -355,23 +366,24 @@ func TestStateSample(t *testing.T) {
 }
 
 // BenchmarkStateUpdate is the applier's user-space side of a pod added to
-// a large ruleset: the elements of one pod (a map element and one element
-// in each of a few large sets) checked and applied.
+// a large ruleset: one map element checked and added, the way an applier
+// that does not look at the ruleset in between (the agent's) does it.
 func BenchmarkStateUpdate(b *testing.B) {
 	for _, n := range []int{1000, 10000, 100000} {
 		b.Run(fmt.Sprintf("elements=%d", n), func(b *testing.B) {
-			st, err := nft.NewState(nfttest.Large("", n/2, 0))
+			rs := nfttest.Large("", n/2, 0)
+			st, err := nft.NewState(rs)
 			if err != nil {
 				b.Fatal(err)
 			}
+			m := rs.Maps[0]
 			i := 0
 			b.ReportAllocs()
 			for b.Loop() {
 				i++
-				rs := st.Ruleset()
 				key := nft.AddrElem(netip.AddrFrom4([4]byte{10, 254, byte(i >> 8), byte(i)}))
 				d := nft.Delta{Table: rs.TableName(),
-					AddMapElems: []nft.Map{{Name: rs.Maps[0].Name, Type: rs.Maps[0].Type, Elems: []nft.MapElem{{Key: key, Verdict: rs.Maps[0].Elems[0].Verdict}}}}}
+					AddMapElems: []nft.Map{{Name: m.Name, Type: m.Type, Elems: []nft.MapElem{{Key: key, Verdict: m.Elems[0].Verdict}}}}}
 				if err := st.Update(d, func() error { return nil }); err != nil {
 					b.Fatal(err)
 				}

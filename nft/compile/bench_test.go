@@ -79,24 +79,21 @@ func reportSize(b *testing.B, res *compile.Result) {
 // BenchmarkUpdate measures what the agent does when one object changes on
 // a cluster it follows: the engine's incremental update (eval.Tracker),
 // the cached compilation of node-0's ruleset (Compiler, told which
-// endpoint changed) and the nft.Diff the dataplane turns into a netlink
-// transaction. pod-add adds a pod on node-0 per iteration, in an existing
-// app; policy-change toggles a port of a NetworkPolicy that selects pods
-// on node-0. Each stage's mean time is reported as engine-ms, compile-ms
-// and diff-ms. The kernel transaction is measured by the agent's
+// endpoint changed), which also reports the change from the previous
+// ruleset that the dataplane turns into a netlink transaction. pod-add
+// adds a pod on node-0 per iteration, in an existing app; policy-change
+// toggles a port of a NetworkPolicy that selects pods on node-0. Each
+// stage's mean time is reported as engine-ms and compile-ms (the delta
+// included). The kernel transaction is measured by the agent's
 // BenchmarkPrivilegedUpdate.
 func BenchmarkUpdate(b *testing.B) {
 	for _, cfg := range benchSizes {
-		for _, change := range []string{"pod-add", "policy-change"} {
+		for _, change := range compiletest.Changes {
 			b.Run(sizeName(cfg)+"/"+change, func(b *testing.B) {
 				u := compiletest.NewUpdateBench(b, cfg, "node-0")
 				b.ReportAllocs()
 				for b.Loop() {
-					if change == "pod-add" {
-						u.AddPod()
-					} else {
-						u.TogglePolicy()
-					}
+					u.Change(change)
 				}
 				u.Report(b)
 			})

@@ -29,6 +29,10 @@ import (
 type Compiler struct {
 	opts Options
 	k    *cache
+	// prev is the ruleset of the last successful Compile, the base of
+	// the next Result's Delta. It survives Reset: a delta from it is
+	// still right, only dearer to compute.
+	prev *nft.Ruleset
 }
 
 // NewCompiler returns a Compiler with an empty cache.
@@ -55,7 +59,41 @@ func (c *Compiler) Compile(e *eval.Engine, local []*model.Endpoint) (*Result, er
 	k.run++
 	res, err := compileWith(e, local, c.opts, k)
 	k.evict()
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	res.Base = c.prev
+	res.Delta = nft.DiffHinted(c.prev, res.Ruleset, k.hints())
+	c.prev = res.Ruleset
+	return res, nil
+}
+
+// hints returns, for the pod peer sets that changed since the last
+// Compile, the addresses added and removed, and makes the current sets
+// the base of the next ones.
+func (k *cache) hints() map[string]nft.ElemHint {
+	var out map[string]nft.ElemHint
+	for _, pe := range k.pods {
+		for f, s := range pe.sets {
+			if s != nil && len(pe.changes[f]) > 0 {
+				h := nft.ElemHint{Base: pe.base[f]}
+				for e, added := range pe.changes[f] {
+					if added {
+						h.Add = append(h.Add, e)
+					} else {
+						h.Del = append(h.Del, e)
+					}
+				}
+				if out == nil {
+					out = map[string]nft.ElemHint{}
+				}
+				out[s.Name] = h
+			}
+			pe.base[f] = pe.elems[f]
+			clear(pe.changes[f])
+		}
+	}
+	return out
 }
 
 // Reset empties the cache.
@@ -247,6 +285,11 @@ type podPeer struct {
 	sets    [2]*nft.Set
 	version int
 	used    int
+	// base holds elems as the last Compile's ruleset has them, and
+	// changes the addresses added (true) and removed (false) since, for
+	// the Result's Delta.
+	base    [2][]nft.Elem
+	changes [2]map[nft.Elem]bool
 }
 
 func newPodPeer(p model.Peer, key string, eps []*model.Endpoint) *podPeer {
@@ -291,13 +334,15 @@ func (pe *podPeer) patch(ips []netip.Addr, delta int) {
 		case n <= 0:
 			delete(pe.count, ip)
 			if found {
-				pe.elems[f] = slices.Delete(slices.Clone(pe.elems[f]), i, i+1)
+				pe.elems[f] = without(pe.elems[f], i)
+				pe.change(f, e, false)
 				changed = true
 			}
 		default:
 			pe.count[ip] = n
 			if !found {
-				pe.elems[f] = slices.Insert(slices.Clone(pe.elems[f]), i, e)
+				pe.elems[f] = with(pe.elems[f], i, e)
+				pe.change(f, e, true)
 				changed = true
 			}
 		}
@@ -306,6 +351,37 @@ func (pe *podPeer) patch(ips []netip.Addr, delta int) {
 		pe.version++
 		pe.sets = pe.build()
 	}
+}
+
+// with returns a new list: elems with e inserted at i. Lists handed out
+// in rulesets are never modified, so a change copies, once.
+func with(elems []nft.Elem, i int, e nft.Elem) []nft.Elem {
+	out := make([]nft.Elem, len(elems)+1)
+	copy(out, elems[:i])
+	out[i] = e
+	copy(out[i+1:], elems[i:])
+	return out
+}
+
+// without returns a new list: elems without position i.
+func without(elems []nft.Elem, i int) []nft.Elem {
+	out := make([]nft.Elem, len(elems)-1)
+	copy(out, elems[:i])
+	copy(out[i:], elems[i+1:])
+	return out
+}
+
+// change records that e was added to (or removed from) family f's
+// elements: an addition cancels an earlier removal, and the reverse.
+func (pe *podPeer) change(f int, e nft.Elem, added bool) {
+	if pe.changes[f] == nil {
+		pe.changes[f] = map[nft.Elem]bool{}
+	}
+	if was, ok := pe.changes[f][e]; ok && was != added {
+		delete(pe.changes[f], e)
+		return
+	}
+	pe.changes[f][e] = added
 }
 
 // blockEntry is the sets of an ipBlock or networks peer. With

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/nft"
@@ -49,6 +51,7 @@ func checkIncremental(t *testing.T, stream uint64, tracker bool) {
 			}
 			return nil
 		}
+		var prev *nft.Ruleset
 		for step := range 12 {
 			fresh := eval.New(snap, opts)
 			e := fresh
@@ -67,12 +70,37 @@ func checkIncremental(t *testing.T, stream uint64, tracker bool) {
 				t.Fatalf("seed %d step %d (tracker %v): cached compile differs from a fresh one:\n%s",
 					seed, step, tracker, nft.RenderDelta(nft.Diff(want.Ruleset, got.Ruleset)))
 			}
+			checkDelta(t, fmt.Sprintf("seed %d step %d (tracker %v)", seed, step, tracker), prev, got)
+			prev = got.Ruleset
 			var chs []eval.Change
 			snap, chs = mutate(r, snap, c, nsLabels)
 			if tr != nil {
 				tr.Apply(chs...)
 			}
 		}
+	}
+}
+
+// checkDelta checks that res's Delta is the change from the previous
+// result's ruleset: the one nft.Diff computes, and one that nft.Patch turns
+// into res.Ruleset.
+func checkDelta(t *testing.T, where string, prev *nft.Ruleset, res *compile.Result) {
+	t.Helper()
+	if res.Base != prev {
+		t.Fatalf("%s: Base is not the previous result's ruleset", where)
+	}
+	if diff := cmp.Diff(nft.RenderDelta(nft.Diff(prev.Clone(), res.Ruleset)), nft.RenderDelta(res.Delta)); diff != "" {
+		t.Fatalf("%s: Delta differs from nft.Diff (-want +got):\n%s", where, diff)
+	}
+	if prev == nil {
+		return
+	}
+	patched, err := nft.Patch(prev, res.Delta)
+	if err != nil {
+		t.Fatalf("%s: Patch(Base, Delta): %v", where, err)
+	}
+	if !nft.Diff(res.Ruleset, patched).IsEmpty() {
+		t.Fatalf("%s: Patch(Base, Delta) is not the ruleset", where)
 	}
 }
 

@@ -42,6 +42,16 @@ type Result struct {
 	// unknown), and addresses that several local pods share.
 	Warnings []string
 	Stats    Stats
+	// Base is the ruleset of the Compiler's previous successful Compile
+	// (nil for its first and for the package-level Compile), and Delta
+	// the change from Base to Ruleset (nft.Full(Ruleset) without a Base):
+	// what dataplane.Applier.ApplyDelta takes. The Compiler computes it
+	// from what it knows changed (the addresses pod peers gained and
+	// lost, the lists it shares between results), so that its cost
+	// follows the change rather than the ruleset. Rulesets the Compiler
+	// hands out share those lists and are never modified.
+	Base  *nft.Ruleset
+	Delta nft.Delta
 }
 
 // ChainInfo is what a policy chain enforces.

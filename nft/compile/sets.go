@@ -333,6 +333,12 @@ func (c *compiler) named(r eval.ProgramRule) (*namedEntry, error) {
 		c.k.named[k] = ne
 	}
 	ne.used = c.k.run
+	// The pod peers the entry was computed from stay cached with it:
+	// evicted, they would make it stale at the next change in scope, and
+	// rebuilding them costs the engine a look at every endpoint.
+	for _, pv := range ne.peers {
+		pv.pe.used = c.k.run
+	}
 	return ne, nil
 }
 
