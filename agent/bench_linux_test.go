@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,51 +81,77 @@ func BenchmarkPrivilegedUpdate(b *testing.B) {
 	}
 }
 
-// BenchmarkPrivilegedSync is the agent's own path for one pod added on
+// BenchmarkPrivilegedSync is the agent's own path for one change on
 // node-0, as a live source hands it (a snapshot and a Delta): Agent.Sync
 // with the netlink applier in a private network namespace, logging at
-// info level to nowhere. It is the end-to-end figure of a pod add.
+// info level to nowhere. pod-add adds a pod on node-0; policy-change
+// toggles a port of a NetworkPolicy that selects pods on node-0. It is the
+// end-to-end figure of a change.
 func BenchmarkPrivilegedSync(b *testing.B) {
 	for _, cfg := range []synth.Config{
 		{Pods: 1000, Policies: 200, AdminPolicies: 10},
 		{Pods: 10000, Policies: 2000},
 		{Pods: 10000, Policies: 2000, AdminPolicies: 100},
 	} {
-		b.Run(fmt.Sprintf("pods=%d/admin=%d/pod-add", cfg.Pods, cfg.AdminPolicies), func(b *testing.B) {
-			ns := netnstest.New(b)
-			nl, err := dataplane.New(dataplane.Config{NetNS: int(ns)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer nl.Close()
-			snap := compiletest.Synth(b, cfg)
-			a, err := agent.New(agent.Config{NodeName: "node-0", Applier: nl, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx := context.Background()
-			if err := a.Sync(ctx, agent.Update{Snapshot: snap}); err != nil {
-				b.Fatal(err)
-			}
-			var template *model.Endpoint
-			for _, ep := range snap.Endpoints {
-				if ep.NodeName == "node-0" && ep.Namespace != "kube-system" && ep.Namespace != "monitoring" {
-					template = ep
-					break
-				}
-			}
-			n := 0
-			b.ReportAllocs()
-			for b.Loop() {
-				n++
-				ep := *template
-				ep.Name = fmt.Sprintf("%s-added-%d", template.Name, n)
-				ep.IPs = []netip.Addr{netip.AddrFrom4([4]byte{10, 201, byte(n >> 8), byte(n)})}
-				next := *snap // a new state; namespaces unchanged
-				if err := a.Sync(ctx, agent.Update{Snapshot: &next, Delta: &agent.Delta{Endpoints: []agent.EndpointChange{{New: &ep}}}}); err != nil {
+		for _, change := range compiletest.Changes {
+			b.Run(fmt.Sprintf("pods=%d/admin=%d/%s", cfg.Pods, cfg.AdminPolicies, change), func(b *testing.B) {
+				ns := netnstest.New(b)
+				nl, err := dataplane.New(dataplane.Config{NetNS: int(ns)})
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-		})
+				defer nl.Close()
+				snap := compiletest.Synth(b, cfg)
+				a, err := agent.New(agent.Config{NodeName: "node-0", Applier: nl, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx := context.Background()
+				if err := a.Sync(ctx, agent.Update{Snapshot: snap}); err != nil {
+					b.Fatal(err)
+				}
+				var template *model.Endpoint
+				var local []*model.Endpoint
+				for _, ep := range snap.Endpoints {
+					if ep.NodeName == "node-0" && ep.Kind == model.EndpointPod {
+						local = append(local, ep)
+						if template == nil && ep.Namespace != "kube-system" && ep.Namespace != "monitoring" {
+							template = ep
+						}
+					}
+				}
+				policies := compiletest.PolicyVariants(b, snap, local)
+				at := slices.Index(snap.Policies, policies[0])
+				n := 0
+				step := func() {
+					n++
+					next := *snap // a new state; namespaces unchanged
+					var d agent.Delta
+					if change == "pod-add" {
+						ep := *template
+						ep.Name = fmt.Sprintf("%s-added-%d", template.Name, n)
+						ep.IPs = []netip.Addr{netip.AddrFrom4([4]byte{10, 201, byte(n >> 8), byte(n)})}
+						d.Endpoints = []agent.EndpointChange{{New: &ep}}
+					} else {
+						next.Policies = slices.Clone(snap.Policies)
+						next.Policies[at] = policies[n%2]
+						d.Policies = []agent.PolicyChange{{Old: policies[(n+1)%2], New: policies[n%2]}}
+					}
+					if err := a.Sync(ctx, agent.Update{Snapshot: &next, Delta: &d}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				// The change must reach node-0's ruleset.
+				before := nl.Applied()
+				step()
+				if d := nft.Diff(before, nl.Applied()); len(d.ReplaceChains)+len(d.AddElems)+len(d.AddMapElems) == 0 {
+					b.Fatalf("%s does not change node-0's ruleset", change)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					step()
+				}
+			})
+		}
 	}
 }

@@ -8,6 +8,7 @@ package compiletest
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,19 +78,34 @@ func NewUpdateBench(tb testing.TB, cfg synth.Config, node string) *Update {
 	if u.template == nil {
 		tb.Fatalf("no pod on %s", node)
 	}
-	for _, p := range u.snap.Policies {
-		if p.Kind == "NetworkPolicy" && p.Namespace == u.template.Namespace && p.Name != "default-deny" {
-			for _, r := range p.Rules {
-				if len(r.Ports) > 0 {
-					u.policy[0] = p
-				}
-			}
+	u.policy = PolicyVariants(tb, u.snap, u.local)
+	u.compileNow()
+	u.n, u.engine, u.compile = 0, 0, 0
+	return u
+}
+
+// PolicyVariants returns a NetworkPolicy with ports that selects one of
+// the pods in local (one of snap's), and a variant of it with one more
+// port in each rule that has ports: toggling between them rewrites the
+// chains of the pods it selects, and nothing else.
+func PolicyVariants(tb testing.TB, snap *model.Snapshot, local []*model.Endpoint) [2]*model.Policy {
+	tb.Helper()
+	var out [2]*model.Policy
+	for _, p := range snap.Policies {
+		if p.Kind != "NetworkPolicy" || p.Name == "default-deny" || !slices.ContainsFunc(p.Rules, func(r model.Rule) bool { return len(r.Ports) > 0 }) {
+			continue
+		}
+		if slices.ContainsFunc(local, func(ep *model.Endpoint) bool {
+			return ep.Namespace == p.Namespace && p.Subject.PodSelector.Matches(ep.Labels)
+		}) {
+			out[0] = p
+			break
 		}
 	}
-	if u.policy[0] == nil {
-		tb.Fatalf("no NetworkPolicy with ports in %s", u.template.Namespace)
+	if out[0] == nil {
+		tb.Fatal("no NetworkPolicy with ports selects a local pod")
 	}
-	v := *u.policy[0]
+	v := *out[0]
 	v.Rules = append([]model.Rule(nil), v.Rules...)
 	for i := range v.Rules {
 		if len(v.Rules[i].Ports) > 0 {
@@ -97,10 +113,8 @@ func NewUpdateBench(tb testing.TB, cfg synth.Config, node string) *Update {
 				model.PortSpec{Protocol: model.TCP, Ports: model.SinglePort(9999)})
 		}
 	}
-	u.policy[1] = &v
-	u.compileNow()
-	u.n, u.engine, u.compile = 0, 0, 0
-	return u
+	out[1] = &v
+	return out
 }
 
 func (u *Update) nsLabels(ns string) map[string]string {
