@@ -17,6 +17,7 @@ import (
 	"github.com/bulkhead/bulkhead/lab"
 	"github.com/bulkhead/bulkhead/model"
 	"github.com/bulkhead/bulkhead/nft"
+	"github.com/bulkhead/bulkhead/nft/compile"
 )
 
 // perfPolicies let shop-backend/catalog (node-2) reach shop-data/postgres
@@ -48,10 +49,24 @@ spec:
 // traffic between two lab pods on different nodes (routed through both
 // node namespaces, so both rulesets see every packet): iperf3 TCP, and
 // iperf3 UDP with 64-byte datagrams at a 400 Mbit/s offered rate (far
-// more than one core forwards), with the shop's compiled rules on both
-// nodes, with a table holding only their first rule (ct state
-// established,related accept: conntrack's share of the cost) and with no
-// table at all (and so no conntrack), alternating in every iteration.
+// more than one core forwards), in four modes measured in every
+// iteration:
+//
+//   - norules: no table at all (and so no conntrack);
+//   - ctonly: a table holding only the ruleset's first rule, ct state
+//     established,related accept (what conntrack alone costs);
+//   - rules: the shop's compiled rules on both nodes, as the agent
+//     applies them;
+//   - walk: the same rules, but established packets of the measured
+//     flow's data direction are accepted only at the end of the base
+//     chain, after the dispatch and both policy chains (its replies are
+//     accepted first): every data packet pays what the first packet of a
+//     connection pays, the most that reordering or trimming the rules
+//     before the verdict maps could save per new connection;
+//   - lean: walk without the rules the base chain has before its verdict
+//     maps (untracked ICMPv6, a pod to itself): what those rules cost a
+//     walking packet.
+//
 // Run it as
 //
 //	go test ./labrun -run '^$' -bench PrivilegedThroughput -benchtime 8x -v
@@ -101,18 +116,17 @@ func BenchmarkPrivilegedThroughput(b *testing.B) {
 		}
 	}()
 
-	// One applier per node, to put a ruleset in and take the table out.
-	// The modes: no table at all (so no conntrack either); a table whose
-	// only rule is the compiled ruleset's first, "ct state
-	// established,related accept" (what conntrack alone costs); the
-	// agent's full ruleset.
+	// One applier per node, to put a ruleset in and take the table out,
+	// in each mode (see above).
 	const (
 		none = iota
 		ctOnly
 		full
+		walk
+		lean
 		modes
 	)
-	modeNames := [modes]string{"norules", "ctonly", "rules"}
+	modeNames := [modes]string{"norules", "ctonly", "rules", "walk", "lean"}
 	type node struct {
 		ap *dataplane.Netlink
 		rs [modes]*nft.Ruleset
@@ -124,8 +138,29 @@ func BenchmarkPrivilegedThroughput(b *testing.B) {
 			b.Fatal(err)
 		}
 		fwd := rs.Chains[slices.IndexFunc(rs.Chains, func(c nft.Chain) bool { return c.Hook == nft.HookForward })]
-		fwd.Rules = fwd.Rules[:1]
-		ct := &nft.Ruleset{Chains: []nft.Chain{fwd}}
+		established := fwd.Rules[0]
+		if !slices.Equal(established.Stmts, []nft.Stmt{nft.CtStateIn{States: nft.CtEstablished | nft.CtRelated}, nft.VerdictAccept}) {
+			b.Fatalf("the ruleset's first rule is %s, not ct state established,related accept", nft.FormatRule(established))
+		}
+		ct := &nft.Ruleset{Chains: []nft.Chain{{Name: fwd.Name, Hook: fwd.Hook, Priority: fwd.Priority, Policy: fwd.Policy, Rules: fwd.Rules[:1]}}}
+		walked := rs.Clone()
+		wf := walked.Chain(fwd.Name)
+		wf.Rules = append([]nft.Rule{
+			{Stmts: []nft.Stmt{nft.CtStateIn{States: nft.CtRelated}, nft.VerdictAccept}},
+			{Stmts: []nft.Stmt{nft.AddrIs{Key: nft.KeySrc4, Addr: sh.Addr(false)}, nft.AddrIs{Key: nft.KeyDst4, Addr: ch.Addr(false)}, nft.VerdictAccept}, Comment: "replies of the measured flow"},
+		}, wf.Rules[1:]...)
+		wf.Rules = append(wf.Rules, nft.Rule{Stmts: []nft.Stmt{nft.CtStateIn{States: nft.CtEstablished}, nft.VerdictAccept}, Comment: "established, after the walk"})
+		leaner := walked.Clone()
+		lf := leaner.Chain(fwd.Name)
+		lf.Rules = slices.DeleteFunc(lf.Rules, func(r nft.Rule) bool {
+			return slices.ContainsFunc(r.Stmts, func(st nft.Stmt) bool {
+				in, ok := st.(nft.InSet)
+				return st == nft.Stmt(nft.CtStateIn{States: nft.CtUntracked}) || ok && (in.Set == compile.SelfV4 || in.Set == compile.SelfV6)
+			})
+		})
+		if len(lf.Rules) != len(wf.Rules)-3 {
+			b.Fatalf("lean mode: removed %d rules before the verdict maps, want 3", len(wf.Rules)-len(lf.Rules))
+		}
 		ns, err := l.NodeNetns(n)
 		if err != nil {
 			b.Fatal(err)
@@ -135,7 +170,7 @@ func BenchmarkPrivilegedThroughput(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer ap.Close()
-		nodes = append(nodes, node{ap, [modes]*nft.Ruleset{nil, ct, rs}})
+		nodes = append(nodes, node{ap, [modes]*nft.Ruleset{nil, ct, rs, walked, leaner}})
 	}
 	setMode := func(m int) {
 		for _, n := range nodes {
@@ -185,9 +220,11 @@ func BenchmarkPrivilegedThroughput(b *testing.B) {
 	}
 	// Probe first, so that a ruleset that drops the flow fails loudly
 	// instead of measuring nothing.
-	setMode(full)
-	if ok, err := l.Probe(ctx, client, serverAddr, model.TCP, 9); err != nil || ok {
-		b.Fatalf("with rules, %s -> %s 9/TCP: connected %v, err %v; want denied", client, server, ok, err)
+	for _, m := range []int{full, walk, lean} {
+		setMode(m)
+		if ok, err := l.Probe(ctx, client, serverAddr, model.TCP, 9); err != nil || ok {
+			b.Fatalf("with %s, %s -> %s 9/TCP: connected %v, err %v; want denied", modeNames[m], client, server, ok, err)
+		}
 	}
 
 	// Each iteration measures every mode, in an order that rotates and
@@ -195,7 +232,7 @@ func BenchmarkPrivilegedThroughput(b *testing.B) {
 	// cancels out; the rates are medians, and the overheads medians of
 	// the per-iteration ratios to the no-table rate.
 	var tcp, udp, loss, tcpRatio, udpRatio [modes][]float64
-	orders := [][]int{{none, ctOnly, full}, {full, ctOnly, none}, {ctOnly, full, none}, {none, full, ctOnly}}
+	orders := [][]int{{none, ctOnly, full, walk, lean}, {lean, walk, full, ctOnly, none}, {ctOnly, walk, none, lean, full}, {full, lean, none, walk, ctOnly}}
 	iter := 0
 	for b.Loop() {
 		for _, m := range orders[iter%len(orders)] {
@@ -209,9 +246,9 @@ func BenchmarkPrivilegedThroughput(b *testing.B) {
 			tcpRatio[m] = append(tcpRatio[m], tcp[m][iter]/tcp[none][iter])
 			udpRatio[m] = append(udpRatio[m], udp[m][iter]/udp[none][iter])
 		}
-		b.Logf("iteration %d: TCP %.2f / %.2f / %.2f Gbit/s, UDP-64 %.1f / %.1f / %.1f kpps (no table / conntrack only / rules)", iter,
-			tcp[none][iter]/1e9, tcp[ctOnly][iter]/1e9, tcp[full][iter]/1e9,
-			udp[none][iter]/512/1e3, udp[ctOnly][iter]/512/1e3, udp[full][iter]/512/1e3)
+		b.Logf("iteration %d: TCP %.2f / %.2f / %.2f / %.2f / %.2f Gbit/s, UDP-64 %.1f / %.1f / %.1f / %.1f / %.1f kpps (no table / conntrack only / rules / walk / lean)", iter,
+			tcp[none][iter]/1e9, tcp[ctOnly][iter]/1e9, tcp[full][iter]/1e9, tcp[walk][iter]/1e9, tcp[lean][iter]/1e9,
+			udp[none][iter]/512/1e3, udp[ctOnly][iter]/512/1e3, udp[full][iter]/512/1e3, udp[walk][iter]/512/1e3, udp[lean][iter]/512/1e3)
 		iter++
 	}
 	b.StopTimer()
