@@ -8,7 +8,10 @@
 // through the value the way the kernel does, so the policy compiler can be
 // checked against the engine without a kernel, and Diff computes the
 // smallest change between two values (set and map elements, replaced
-// chains) that the dataplane applies as one transaction.
+// chains) that the dataplane applies as one transaction. State keeps a
+// valid ruleset with indexes so that such a change is checked (exactly as
+// Patch would accept it) and applied in time proportional to the change,
+// not to the ruleset: what the dataplane keeps of the table it programs.
 //
 // The policy compiler, from the model to this value, builds on it: the
 // value holds what it needs (dispatch on a local pod's address through

@@ -29,10 +29,12 @@
 //
 // Names are derived from what they stand for (a peer's selectors, a
 // chain's policies), never from their content, so that pod churn changes
-// only set and map elements and a policy edit replaces only its chains:
-// nft.Diff then gives the dataplane small transactions. A Compiler keeps
-// peer sets, named-port sets and chains between compilations of one
-// node, so that following a cluster costs per change, not per cluster.
+// only set and map elements and a policy edit replaces only its chains. A
+// Compiler keeps peer sets, named-port sets and chains between
+// compilations of one node, and reports each result's change from the
+// previous one (Result.Delta, computed from what it knows changed), so
+// that following a cluster costs per change, not per cluster, down to
+// the dataplane's transaction.
 //
 // What the ruleset does not enforce: domain-name peers never match
 // (resolving names needs DNS; the engine reports those connections as
