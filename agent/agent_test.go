@@ -358,16 +358,18 @@ func TestManifestSource(t *testing.T) {
 	if u := next(); u.Snapshot == nil || len(u.Snapshot.Endpoints) != 4 || !strings.HasPrefix(u.Cause, "manifests changed") {
 		t.Fatalf("after an edit: %+v", u)
 	}
+	// An emptied directory (a ConfigMap volume mid-swap, a lost mount) is
+	// an error that keeps the last state, never an empty cluster.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if u := next(); u.Err == nil || !strings.Contains(u.Err.Error(), "no Kubernetes objects in "+dir) {
+		t.Fatalf("after emptying the directory: %+v, want an error naming it", u)
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	// RemoveAll deletes the file before the directory: a poll in between
-	// reads an empty directory, a valid (empty) state.
-	u := next()
-	if u.Err == nil && u.Snapshot != nil && len(u.Snapshot.Endpoints) == 0 {
-		u = next()
-	}
-	if u.Err == nil {
+	if u := next(); u.Err == nil {
 		t.Fatalf("after removing the directory: %+v, want an error", u)
 	}
 	cancel()

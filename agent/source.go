@@ -156,11 +156,18 @@ func (s *ManifestSource) Run(ctx context.Context, apply func(context.Context, Up
 	}
 }
 
-// read loads the manifests into an update.
+// read loads the manifests into an update. Manifests without a single
+// object are an error, not an empty cluster: a ConfigMap volume between two
+// versions, a missing mount or an emptied directory would otherwise remove
+// every rule, failing open. (A real cluster always has namespaces to
+// declare.)
 func (s *ManifestSource) read(cause string, files int) Update {
 	res, err := manifest.Load(s.Paths, nil, manifest.Options{})
 	if err != nil {
 		return Update{Err: err, Cause: cause}
+	}
+	if len(res.Objects) == 0 && len(res.Skipped) == 0 && len(res.Unstructured) == 0 {
+		return Update{Err: fmt.Errorf("no Kubernetes objects in %s (%d files)", strings.Join(s.Paths, ", "), files), Cause: cause}
 	}
 	return Update{Snapshot: res.Snapshot, Cause: fmt.Sprintf("%s (%d files)", cause, files)}
 }

@@ -32,6 +32,12 @@ var serviceAccountToken = Check{
 		for _, kind := range []string{"RoleBinding", "ClusterRoleBinding"} {
 			for _, o := range c.other[kind] {
 				rbac = true
+				if ref, _, _ := unstructured.NestedString(o.Object, "roleRef", "name"); discoveryRoles[ref] {
+					continue
+				}
+				// The API server's own bindings grant whole groups only such
+				// discovery roles, whatever future versions name them.
+				bootstrap := o.GetLabels()["kubernetes.io/bootstrapping"] == "rbac-defaults"
 				subjects, _, _ := unstructured.NestedSlice(o.Object, "subjects")
 				for _, s := range subjects {
 					m, ok := s.(map[string]any)
@@ -47,6 +53,7 @@ var serviceAccountToken = Check{
 							ns = o.Source.Namespace
 						}
 						bound[saKey{ns, name}] = true
+					case kind == "Group" && bootstrap:
 					case kind == "Group" && name == "system:serviceaccounts":
 						allBound = true
 					case kind == "Group" && len(name) > len("system:serviceaccounts:") && name[:len("system:serviceaccounts:")] == "system:serviceaccounts:":
@@ -93,4 +100,17 @@ var serviceAccountToken = Check{
 		}
 		return out
 	},
+}
+
+// discoveryRoles are the ClusterRoles every API server binds to all
+// service accounts or all authenticated users (bootstrap policy): API
+// discovery, self-reviews, the OIDC issuer documents. Bindings to them say
+// nothing about a workload using the API, and a live cluster always has
+// them, so they do not count.
+var discoveryRoles = map[string]bool{
+	"system:service-account-issuer-discovery": true,
+	"system:cluster-trust-bundle-discovery":   true,
+	"system:discovery":                        true,
+	"system:basic-user":                       true,
+	"system:public-info-viewer":               true,
 }

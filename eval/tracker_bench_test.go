@@ -74,6 +74,21 @@ func BenchmarkTrackerApply(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N)/1e6, "ms/event")
 		})
+		// The display order after a change: what a consumer that lists the
+		// endpoints after every event (the agent once did) pays on top.
+		b.Run(fmt.Sprintf("pods=%d/pod-add-then-endpoints", pods), func(b *testing.B) {
+			n := 0
+			for b.Loop() {
+				tr.Apply(eval.Change{Op: eval.OpUpsert, Endpoint: same})
+				tr.Read(func(e *eval.Engine) { n += len(e.Endpoints()) })
+				tr.Apply(eval.Change{Op: eval.OpDelete, Endpoint: same})
+				tr.Read(func(e *eval.Engine) { n -= len(e.Endpoints()) })
+			}
+			if n != b.N {
+				b.Fatalf("the added pod was listed %d times in %d rounds", n, b.N)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N)/1e6, "ms/event")
+		})
 		for _, ev := range events {
 			b.Run(fmt.Sprintf("pods=%d/%s", pods, ev.name), func(b *testing.B) {
 				n := 0

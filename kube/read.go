@@ -46,6 +46,12 @@ type Options struct {
 	// its node), and so what its least-privilege ClusterRole allows.
 	PodsOnly bool
 
+	// Posture also reads the kinds the posture audit checks and the model
+	// leaves out (Services, ServiceAccounts, ConfigMaps, RoleBindings,
+	// ClusterRoleBindings, and Istio PeerAuthentications where Istio is
+	// installed) into Result.Unstructured. Never Secrets. Read only.
+	Posture bool
+
 	// progress timing, for tests.
 	progressDelay, progressEvery time.Duration
 }
@@ -95,6 +101,9 @@ type Result struct {
 	Missing []string
 	// Counts are the objects read per kind.
 	Counts map[string]int
+	// Unstructured are the objects of the posture kinds (Options.Posture),
+	// in kind order, then by namespace and name.
+	Unstructured []manifest.Unstructured
 }
 
 // resources returns the kinds to read: the core ones and the
@@ -191,6 +200,13 @@ func (c *Cluster) Read(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Posture {
+		extra, err := postureKinds(ctx, cl.disc, cl.cluster)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, extra...)
+	}
 	prog := newCounter(rs)
 	stop := startProgress(opts, "reading cluster", prog.status)
 	objs, err := listAll(ctx, cl, rs, opts.pageSize(), prog)
@@ -205,8 +221,14 @@ func (c *Cluster) Read(ctx context.Context, opts Options) (*Result, error) {
 			b.AddProblem(o.Problems...)
 			continue
 		}
-		b.Add(o.Obj, model.Source{Kind: o.Source.Kind, Namespace: o.Source.Namespace, Name: o.Source.Name})
 		res.Counts[o.Source.Kind]++
+		if isPosture(o.Source.Kind) {
+			if u, ok := unstructuredOf(o); ok {
+				res.Unstructured = append(res.Unstructured, u)
+			}
+			continue
+		}
+		b.Add(o.Obj, model.Source{Kind: o.Source.Kind, Namespace: o.Source.Namespace, Name: o.Source.Name})
 	}
 	res.Snapshot = b.Snapshot()
 	res.Objects = b.Objects()

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -112,6 +113,13 @@ func (s *Syncer) Run(ctx context.Context, apply func(context.Context, Update) er
 		err := w.Run(ctx, s.offer)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if kc := (*KindsChangedError)(nil); errors.As(err, &kc) {
+			// Not a failure: watch the new kinds at once. The new
+			// Watcher's first snapshot reaches the consumer as Initial.
+			s.opts.log().Info("watching the cluster again", "cluster", s.cluster.Name(), "reason", err)
+			delay = lo
+			continue
 		}
 		// Run only returns early when it could not start: the previous
 		// model, if any, stays in force while it retries.

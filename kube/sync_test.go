@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,7 +14,11 @@ import (
 
 	"github.com/bulkhead/bulkhead/internal/kubetest"
 	"github.com/bulkhead/bulkhead/kube"
+	"github.com/bulkhead/bulkhead/kube/livetest"
+	"github.com/bulkhead/bulkhead/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // proxy forwards TCP connections to the API server and can be cut (the
@@ -110,27 +115,15 @@ func TestSyncKeepsLastGoodState(t *testing.T) {
 	cfg.Host = "https://" + px.addr
 
 	s := kube.ForConfig(cfg).Syncer(kube.SyncOptions{Options: kube.Options{ProbeEvery: 50 * time.Millisecond}, Resync: 100 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
-	updates := make(chan kube.Update, 1000)
 	var calls, failures atomic.Int32
 	failures.Store(2)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- s.Run(ctx, func(_ context.Context, u kube.Update) error {
-			calls.Add(1)
-			if failures.Add(-1) >= 0 {
-				return errors.New("apply failed")
-			}
-			updates <- u
-			return nil
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
+	updates := runSyncer(t, s, func() error {
+		calls.Add(1)
+		if failures.Add(-1) >= 0 {
+			return errors.New("apply failed")
 		}
-	}()
+		return nil
+	})
 
 	waitFor(t, "a failed start", func() bool { return s.Status().StartFailures > 0 })
 	px.restore()
@@ -162,22 +155,37 @@ func TestSyncKeepsLastGoodState(t *testing.T) {
 
 	// Back: the deletion arrives and Health recovers.
 	px.restore()
-	deadline := time.After(60 * time.Second)
-	for {
-		var u kube.Update
-		select {
-		case u = <-updates:
-		case <-deadline:
-			t.Fatal("the deletion made while the server was away never arrived")
-		}
-		if hasEvent("pod " + ns + "/a deleted")(u) {
-			if findEndpoint(u.Snapshot, ns+"/a") != nil {
-				t.Error("pod a still in the snapshot")
-			}
-			break
-		}
+	gone := awaitUpdate(t, updates, "the deletion made while the server was away", hasEvent("pod "+ns+"/a deleted"))
+	if findEndpoint(gone.Snapshot, ns+"/a") != nil {
+		t.Error("pod a still in the snapshot")
 	}
 	waitFor(t, "Health OK again", func() bool { return s.Status().OK() })
+}
+
+// runSyncer runs s until the test ends and returns the updates it
+// applied. fail, when set, is asked first whether an apply fails.
+func runSyncer(t *testing.T, s *kube.Syncer, fail func() error) chan kube.Update {
+	updates := make(chan kube.Update, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Run(ctx, func(_ context.Context, u kube.Update) error {
+			if fail != nil {
+				if err := fail(); err != nil {
+					return err
+				}
+			}
+			updates <- u
+			return nil
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return updates
 }
 
 func nextUpdate(t *testing.T, ch chan kube.Update) kube.Update {
@@ -191,13 +199,59 @@ func nextUpdate(t *testing.T, ch chan kube.Update) kube.Update {
 	return kube.Update{}
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
+var waitFor = livetest.WaitFor
+
+// TestSyncFollowsPolicyKinds installs the AdminNetworkPolicy CRD while a
+// Syncer runs: the informers were started without that kind, so the
+// Watcher must notice the new kind, and the Syncer watch again, or the
+// new kind's policies would never be seen (nor enforced by the agent).
+func TestSyncFollowsPolicyKinds(t *testing.T) {
+	t.Parallel()
+	env := kubetest.Start(t)
+	ctx := context.Background()
+	reinstall := livetest.RemoveCRD(t, env, "policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies")
+
+	s := kube.ForConfig(env.Config()).Syncer(kube.SyncOptions{Options: kube.Options{ProbeEvery: 50 * time.Millisecond}, MinBackoff: 20 * time.Millisecond})
+	updates := runSyncer(t, s, nil)
+	if u := nextUpdate(t, updates); !u.Initial {
+		t.Fatal("first update is not the initial snapshot")
+	}
+
+	// Install the kind again, then one policy of it.
+	reinstall()
+	anps := env.Dynamic(t).Resource(schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "adminnetworkpolicies"})
+	anp := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+		"metadata": map[string]any{"name": "late-arrival"},
+		"spec": map[string]any{"priority": int64(10), "subject": map[string]any{"namespaces": map[string]any{}},
+			"ingress": []any{map[string]any{"name": "deny-all", "action": "Deny", "from": []any{map[string]any{"namespaces": map[string]any{}}}}}},
+	}}
+	if _, err := anps.Create(ctx, anp, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	restarted := false
+	awaitUpdate(t, updates, "the AdminNetworkPolicy", func(u kube.Update) bool {
+		restarted = restarted || u.Initial
+		return slices.ContainsFunc(u.Snapshot.Policies, func(p *model.Policy) bool { return p.Name == "late-arrival" })
+	})
+	if !restarted {
+		t.Error("the new kind arrived without a new initial snapshot")
+	}
+}
+
+// awaitUpdate reads updates until one satisfies ok, for up to a minute.
+func awaitUpdate(t *testing.T, updates chan kube.Update, what string, ok func(kube.Update) bool) kube.Update {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case u := <-updates:
+			if ok(u) {
+				return u
+			}
+		case <-deadline:
+			t.Fatalf("%s never reached the consumer", what)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

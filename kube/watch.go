@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +77,30 @@ type Watcher struct {
 
 	served, missing []string
 	state           *State
+	// restart carries a *KindsChangedError from the probe to Run.
+	restart chan error
+}
+
+// KindsChangedError ends a Watcher's Run when the network-policy-api kinds
+// the server serves change (a CRD installed, removed or upgraded): the
+// informers watch the kinds discovered at the start, so a policy of a kind
+// installed later would otherwise go unseen, and for the agent,
+// unenforced. A Syncer starts a new Watcher at once; other callers should
+// too.
+type KindsChangedError struct {
+	Before, After []string
+}
+
+func (e *KindsChangedError) Error() string {
+	return fmt.Sprintf("the cluster's policy kinds changed (served: %s -> %s); the watch must start again",
+		orNone(e.Before), orNone(e.After))
+}
+
+func orNone(kinds []string) string {
+	if len(kinds) == 0 {
+		return "none"
+	}
+	return strings.Join(kinds, ", ")
 }
 
 type rawEvent struct {
@@ -87,7 +112,7 @@ type rawEvent struct {
 
 // Watcher returns a Watcher for the cluster; Run starts it.
 func (c *Cluster) Watcher(opts Options) *Watcher {
-	return &Watcher{cluster: c, opts: opts, signal: make(chan struct{}, 1),
+	return &Watcher{cluster: c, opts: opts, signal: make(chan struct{}, 1), restart: make(chan error, 1),
 		errRV: map[string]string{}, errAt: map[string]time.Time{}, informs: map[string]cache.SharedIndexInformer{}}
 }
 
@@ -252,6 +277,8 @@ func (w *Watcher) Run(ctx context.Context, handle func(context.Context, Update) 
 		select {
 		case <-ctx.Done():
 			return nil
+		case err := <-w.restart:
+			return err
 		case <-w.signal:
 		}
 		w.mu.Lock()
@@ -283,7 +310,9 @@ func (w *Watcher) Run(ctx context.Context, handle func(context.Context, Update) 
 const probeKey = "API server"
 
 // probe asks the server for its version every period until ctx ends,
-// and records whether it answered.
+// and records whether it answered. When it does, it also checks which
+// network-policy-api kinds the server serves, and ends Run with a
+// *KindsChangedError when they are no longer those the informers watch.
 func (w *Watcher) probe(ctx context.Context, cl *clients, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -295,8 +324,19 @@ func (w *Watcher) probe(ctx context.Context, cl *clients, every time.Duration) {
 		}
 		pctx, cancel := context.WithTimeout(ctx, min(every, 5*time.Second))
 		err := cl.typed.Discovery().RESTClient().Get().AbsPath("/version").Do(pctx).Error()
+		var served []string
+		var kindsErr error
+		if err == nil {
+			_, served, _, kindsErr = resources(pctx, cl.disc, cl.cluster)
+		}
 		cancel()
 		if ctx.Err() != nil {
+			return
+		}
+		if err == nil && kindsErr == nil && !slices.Equal(served, w.Served()) {
+			w.opts.log().Info("the cluster's policy kinds changed; watching again", "cluster", w.cluster.Name(),
+				"before", strings.Join(w.Served(), ","), "after", strings.Join(served, ","))
+			w.restart <- &KindsChangedError{Before: w.Served(), After: served}
 			return
 		}
 		w.mu.Lock()

@@ -2,6 +2,7 @@ package spec_test
 
 import (
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/bulkhead/bulkhead/eval"
@@ -84,21 +85,11 @@ func BenchmarkRun(b *testing.B) {
 	for _, cfg := range []synth.Config{{Pods: 1000, Policies: 200}, {Pods: 10000, Policies: 2000}} {
 		b.Run(fmt.Sprintf("pods=%d/policies=%d", cfg.Pods, cfg.Policies), func(b *testing.B) {
 			e := eval.New(synthtest.Snapshot(b, cfg), eval.Options{})
-			s, problems := spec.Parse("bench.yaml", []byte(`apiVersion: bulkhead.dev/v1
-kind: ConnectivityTest
-metadata: {name: bench}
-zones:
-  prod: [{namespaceLabels: {env: prod}}]
-  dev: [{namespaceLabels: {env: dev}}]
-  system: [{namespaceLabels: "env in (system)"}]
-tests:
-- {zone: prod, notReachableFrom: [dev]}
-- {zone: prod, reachableOnlyFrom: [prod, system], ports: [5432/TCP]}
-- {zone: dev, mayReachOnly: [dev, system, internet]}
-- {zone: internet, mayReachOnly: [system]}
-- {from: {zone: prod}, to: {namespace: kube-system, labels: {k8s-app: kube-dns}}, ports: [53/UDP], expect: allow}
-- {from: {labels: {tier: frontend}}, to: {labels: {tier: db}}, ports: [5432/TCP], expect: deny}
-`))
+			data, err := os.ReadFile("testdata/bench.yaml")
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, problems := spec.Parse("testdata/bench.yaml", data)
 			if len(problems) > 0 {
 				b.Fatal(problems)
 			}

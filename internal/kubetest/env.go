@@ -301,6 +301,9 @@ func apiserverArgs(dir, etcdURL string, port int) []string {
 		"--service-account-signing-key-file=" + filepath.Join(dir, "sa.key"),
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--authorization-mode=RBAC",
+		// Privileged containers are allowed, as on most clusters: the posture
+		// examples have them.
+		"--allow-privileged=true",
 		"--disable-admission-plugins=ServiceAccount",
 		"--endpoint-reconciler-type=none",
 		"--profiling=false",

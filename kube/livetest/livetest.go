@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,6 +41,10 @@ var plurals = map[string]string{
 	"AdminNetworkPolicy": "adminnetworkpolicies", "BaselineAdminNetworkPolicy": "baselineadminnetworkpolicies",
 	"ClusterNetworkPolicy": "clusternetworkpolicies",
 	"ClusterRole":          "clusterroles", "ClusterRoleBinding": "clusterrolebindings",
+	// The kinds the model leaves out that the posture audit reads
+	// (ApplyUnstructured).
+	"Service": "services", "ServiceAccount": "serviceaccounts", "ConfigMap": "configmaps",
+	"RoleBinding": "rolebindings", "PeerAuthentication": "peerauthentications",
 }
 
 // Cleanup says what Apply deletes when the test ends.
@@ -141,12 +146,12 @@ func ApplyObjects(tb testing.TB, env *kubetest.Env, cleanup Cleanup, objs []mani
 					setPodStatus(tb, cs, obj)
 				}
 			case *corev1.Node:
-				if len(obj.Status.Addresses) > 0 {
+				if len(obj.Status.Addresses) > 0 || len(obj.Status.Images) > 0 {
 					n, err := cs.CoreV1().Nodes().Get(ctx, obj.Name, metav1.GetOptions{})
 					if err != nil {
 						tb.Fatal(err)
 					}
-					n.Status.Addresses = obj.Status.Addresses
+					n.Status.Addresses, n.Status.Images = obj.Status.Addresses, obj.Status.Images
 					if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 						tb.Fatalf("livetest: node %s status: %v", obj.Name, err)
 					}
@@ -155,6 +160,35 @@ func ApplyObjects(tb testing.TB, env *kubetest.Env, cleanup Cleanup, objs []mani
 		}
 	}
 	return out
+}
+
+// ApplyUnstructured applies the objects of kinds the model leaves out
+// that manifests carry (Services, ServiceAccounts, ConfigMaps, RBAC
+// bindings, Istio PeerAuthentications: what the posture audit reads) as
+// Apply does, and deletes them when the test ends. A kind it does not
+// know fails the test rather than being left out, and so does a kind
+// whose CRD the server lacks.
+func ApplyUnstructured(tb testing.TB, env *kubetest.Env, objs []manifest.Unstructured) {
+	tb.Helper()
+	ctx := context.Background()
+	dyn := env.Dynamic(tb)
+	for _, o := range objs {
+		u := o.Obj.DeepCopy()
+		gvk := u.GroupVersionKind()
+		plural, ok := plurals[gvk.Kind]
+		if !ok {
+			tb.Fatalf("livetest: %s: livetest does not know kind %s", o.Source, gvk.Kind)
+		}
+		if md, ok := u.Object["metadata"].(map[string]any); ok {
+			delete(md, "creationTimestamp")
+		}
+		ri := resourceFor(dyn, gvk.GroupVersion().WithResource(plural), u.GetNamespace())
+		got, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: kubetest.FieldManager, Force: true})
+		if err != nil {
+			tb.Fatalf("livetest: apply %s: %v", o.Source, err)
+		}
+		tb.Cleanup(func() { deleteNow(tb, ri, got.GetName()) })
+	}
 }
 
 func ownerIn(objs []manifest.Object, kind, ns, name string) (manifest.Object, bool) {
@@ -340,4 +374,58 @@ func CreateCluster(tb testing.TB, cfg *rest.Config, c *synth.Cluster) time.Durat
 		return err
 	})
 	return time.Since(start)
+}
+
+// RemoveCRD deletes the CustomResourceDefinition of resource (plural)
+// in group/version and waits until the server no longer serves it. The
+// function it returns installs the same definition again and waits until
+// the kind is served; tests call it to install a kind while something
+// watches.
+func RemoveCRD(tb testing.TB, env *kubetest.Env, group, version, plural string) (reinstall func()) {
+	tb.Helper()
+	ctx := context.Background()
+	crds := env.Dynamic(tb).Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	name := plural + "." + group
+	crd, err := crds.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := crds.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		tb.Fatal(err)
+	}
+	served := func() bool {
+		list, err := env.Clientset(tb).Discovery().ServerResourcesForGroupVersion(group + "/" + version)
+		return err == nil && slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == plural })
+	}
+	WaitFor(tb, name+" gone", func() bool { return !served() })
+	return func() {
+		tb.Helper()
+		crd.SetResourceVersion("")
+		crd.SetUID("")
+		crd.SetCreationTimestamp(metav1.Time{})
+		crd.SetManagedFields(nil)
+		delete(crd.Object, "status")
+		if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+			tb.Fatal(err)
+		}
+		WaitFor(tb, name+" served", served)
+		// Served in discovery is not yet accepting objects everywhere.
+		res := env.Dynamic(tb).Resource(schema.GroupVersionResource{Group: group, Version: version, Resource: plural})
+		WaitFor(tb, name+" listable", func() bool {
+			_, err := res.List(ctx, metav1.ListOptions{Limit: 1})
+			return err == nil
+		})
+	}
+}
+
+// WaitFor polls ok until it holds, failing the test after a minute.
+func WaitFor(tb testing.TB, what string, ok func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("livetest: timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

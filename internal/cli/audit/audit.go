@@ -120,6 +120,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 		return err
 	}
 
+	f.input.Posture = true
 	in, err := f.input.Load(ctx, streams, log, args)
 	if err != nil {
 		return err

@@ -35,6 +35,10 @@ type InputFlags struct {
 	Live       bool
 	Kubeconfig string
 	Context    string
+	// Posture, set by the audit (not a flag), also reads from a cluster
+	// the kinds the posture checks need (kube.Options.Posture), so that
+	// Input.Unstructured holds what manifests would give.
+	Posture bool
 }
 
 // AddFlags registers the input flags on fs.
@@ -114,8 +118,9 @@ func (f *InputFlags) EngineOptions() (eval.Options, error) {
 type Input struct {
 	Snapshot *model.Snapshot
 	Objects  []manifest.Object
-	// Unstructured are the manifests' objects of kinds the model leaves
-	// out (never Secrets), for the audit. Empty for a cluster source.
+	// Unstructured are the objects of kinds the model leaves out (never
+	// Secrets), for the audit: every such kind from manifests, the posture
+	// kinds from a cluster when InputFlags.Posture is set.
 	Unstructured []manifest.Unstructured
 	Engine       *eval.Engine
 	// Cluster names the cluster read (kube.Cluster.Name), "" for
@@ -155,7 +160,7 @@ func (f *InputFlags) Load(ctx context.Context, streams IOStreams, log *slog.Logg
 		if err != nil {
 			return nil, err
 		}
-		snap, objs, name = res.Snapshot, res.Objects, c.Name()
+		snap, objs, unstr, name = res.Snapshot, res.Objects, res.Unstructured, c.Name()
 	} else {
 		res, err := manifest.Load(paths, streams.In, manifest.Options{})
 		if err != nil {
@@ -190,7 +195,7 @@ func (f *InputFlags) ReadCluster(ctx context.Context, streams IOStreams, log *sl
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := c.Read(ctx, kube.Options{Progress: streams.ErrOut, Terminal: IsTerminal(streams.ErrOut), Log: log})
+	res, err := c.Read(ctx, kube.Options{Progress: streams.ErrOut, Terminal: IsTerminal(streams.ErrOut), Log: log, Posture: f.Posture})
 	if err != nil {
 		return nil, nil, Invalid(err)
 	}

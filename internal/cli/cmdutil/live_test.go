@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -51,6 +53,11 @@ func TestLiveMatchesManifests(t *testing.T) {
 			{"matrix", "--port", "5432/TCP", "-n", "shop-data", "-o", "json"},
 			{"blast-radius", "--from", "shop-frontend/storefront"},
 			{"blast-radius", "--rank", "-o", "json"},
+			{"exposure"},
+			{"exposure", "-o", "json"},
+			{"lint", "-o", "json", "--fail-on", "none"}, // text is ordered by file:line
+			{"test", "../../../examples/specs/shop.yaml", "@"},
+			{"test", "../../../examples/specs/shop-failing.yaml", "@", "-o", "json"},
 		}},
 		{"multi-tenant", "../../../examples/multi-tenant", [][]string{
 			{"analyze"},
@@ -77,13 +84,29 @@ func TestLiveMatchesManifests(t *testing.T) {
 				livetest.WriteYAML(t, manifests, applied)
 			}
 			for _, args := range fx.runs {
-				fromFiles, errFiles, code := clitest.Run(t, "", append([]string{args[0], manifests}, args[1:]...)...)
-				if code != 0 {
+				// "@" is where the manifests go; right after the command
+				// when absent.
+				files, cluster := []string{args[0], manifests}, []string{args[0]}
+				for _, a := range args[1:] {
+					if a == "@" {
+						files = []string{args[0]}
+					}
+				}
+				for _, a := range args[1:] {
+					switch a {
+					case "@":
+						files = append(files, manifests)
+					default:
+						files, cluster = append(files, a), append(cluster, a)
+					}
+				}
+				fromFiles, errFiles, code := clitest.Run(t, "", files...)
+				if code > 1 {
 					t.Fatalf("%v on manifests: exit %d: %s", args, code, errFiles)
 				}
-				fromCluster, errCluster, code := clitest.Run(t, "", append(args, "--kubeconfig", kubeconfig)...)
-				if code != 0 {
-					t.Fatalf("%v on the cluster: exit %d: %s", args, code, errCluster)
+				fromCluster, errCluster, codeCluster := clitest.Run(t, "", append(cluster, "--kubeconfig", kubeconfig)...)
+				if codeCluster != code {
+					t.Fatalf("%v: exit %d on the cluster, %d on manifests: %s", args, codeCluster, code, errCluster)
 				}
 				if diff := cmp.Diff(normalize(t, fromFiles), normalize(t, fromCluster)); diff != "" {
 					t.Errorf("%v: cluster and manifests differ (-manifests +cluster):\n%s", args, diff)
@@ -125,6 +148,7 @@ func normalize(t *testing.T, out string) string {
 			t.Fatalf("bad JSON: %v", err)
 		}
 		dropSources(v)
+		sortFindings(v)
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
 			t.Fatal(err)
@@ -132,6 +156,28 @@ func normalize(t *testing.T, out string) string {
 		return string(b)
 	}
 	return sourceLine.ReplaceAllString(out, "")
+}
+
+// sortFindings orders the findings of lint's JSON by fingerprint and drops
+// their file and line: manifests order them by file:line, a cluster (which
+// has no files) by object.
+func sortFindings(v any) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	fs, ok := m["findings"].([]any)
+	if !ok {
+		return
+	}
+	fp := func(f any) string {
+		x, _ := f.(map[string]any)
+		delete(x, "file")
+		delete(x, "line")
+		s, _ := x["fingerprint"].(string)
+		return s
+	}
+	slices.SortFunc(fs, func(a, b any) int { return strings.Compare(fp(a), fp(b)) })
 }
 
 func dropSources(v any) {
@@ -167,6 +213,7 @@ func TestLiveFlags(t *testing.T) {
 		{"$KUBECONFIG is ignored with paths", "/nonexistent", []string{"analyze", "../../../examples/shop"}, 0, ""},
 		{"--live reads $KUBECONFIG", env.Kubeconfig, []string{"analyze", "--live"}, 0, ""},
 		{"--context", env.Kubeconfig, []string{"matrix", "--context", kubetest.ContextName, "--port", "80/TCP"}, 0, ""},
+		{"report of a cluster", env.Kubeconfig, []string{"report", "-o", filepath.Join(t.TempDir(), "r.html")}, 0, "r.html"},
 		{"refused", "", []string{"analyze", "--kubeconfig", env.UserKubeconfig(t, "nobody")}, 2, `cannot list namespaces in every namespace`},
 	}
 	for _, tt := range tests {
@@ -212,4 +259,87 @@ func TestLiveMissingCRDs(t *testing.T) {
 			t.Errorf("stderr does not say %q:\n%s", want, errOut)
 		}
 	}
+}
+
+// TestLiveAuditMatchesManifests applies the posture examples, Services,
+// ServiceAccounts, RBAC bindings and Istio PeerAuthentications included,
+// each to its own API server (they share namespace names), and audits the
+// manifests and the cluster: the findings must be the same, except where
+// only a real API server has something (its built-in namespaces and
+// bootstrap RBAC, which the manifests do not declare) and the file:line
+// sources only manifests have.
+func TestLiveAuditMatchesManifests(t *testing.T) {
+	for _, path := range []string{"../../../examples/insecure", "../../../examples/hardened"} {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
+			env := kubetest.Start(t)
+			installPeerAuthenticationCRD(t, env)
+			res, err := manifest.Load([]string{path}, nil, manifest.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			applied := livetest.ApplyObjects(t, env, livetest.KeepNamespaces, res.Objects)
+			if hasOwners(applied) {
+				t.Fatalf("%s has ownerReferences: compare with the objects as applied", path)
+			}
+			livetest.ApplyUnstructured(t, env, res.Unstructured)
+			for _, args := range [][]string{
+				{"audit", "-o", "json", "--now", "2026-11-01", "--fail-on", "none"},
+				{"audit", "--now", "2026-11-01", "--fail-on", "none"},
+			} {
+				fromFiles, errFiles, code := clitest.Run(t, "", append([]string{args[0], path}, args[1:]...)...)
+				if code != 0 {
+					t.Fatalf("%v on manifests: exit %d: %s", args, code, errFiles)
+				}
+				fromCluster, errCluster, code := clitest.Run(t, "", append(args, "--kubeconfig", env.Kubeconfig)...)
+				if code != 0 {
+					t.Fatalf("%v on the cluster: exit %d: %s", args, code, errCluster)
+				}
+				if diff := cmp.Diff(dropWhere(normalize(t, fromFiles)), dropWhere(normalize(t, fromCluster))); diff != "" {
+					t.Errorf("%v: cluster and manifests differ (-manifests +cluster):\n%s", args, diff)
+				}
+			}
+		})
+	}
+}
+
+var whereColumn = regexp.MustCompile(`(?m)[ \t]*(\S+:\d+)?[ \t]*$`)
+
+// dropWhere drops the file:line column that ends the lines of a text
+// table, and the spaces before it.
+func dropWhere(out string) string { return whereColumn.ReplaceAllString(out, "") }
+
+// installPeerAuthenticationCRD installs Istio's PeerAuthentication kind
+// (v1 and v1beta1, schema left open, as the audit reads it
+// unstructured) and waits until
+// the server serves it.
+func installPeerAuthenticationCRD(t *testing.T, env *kubetest.Env) {
+	t.Helper()
+	open := map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1",
+		"kind":       "CustomResourceDefinition",
+		"metadata":   map[string]any{"name": "peerauthentications.security.istio.io"},
+		"spec": map[string]any{
+			"group": "security.istio.io",
+			"scope": "Namespaced",
+			"names": map[string]any{"plural": "peerauthentications", "singular": "peerauthentication", "kind": "PeerAuthentication", "listKind": "PeerAuthenticationList"},
+			"versions": []any{
+				map[string]any{"name": "v1", "served": true, "storage": true, "schema": open},
+				map[string]any{"name": "v1beta1", "served": true, "storage": false, "schema": open},
+			},
+		},
+	}}
+	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	if _, err := env.Dynamic(t).Resource(gvr).Create(context.Background(), crd, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create the PeerAuthentication CRD: %v", err)
+	}
+	pa := schema.GroupVersionResource{Group: "security.istio.io", Version: "v1", Resource: "peerauthentications"}
+	for range 100 {
+		if _, err := env.Dynamic(t).Resource(pa).List(context.Background(), metav1.ListOptions{}); err == nil {
+			return
+		}
+		sleep()
+	}
+	t.Fatal("the PeerAuthentication CRD is not served after 10 s")
 }

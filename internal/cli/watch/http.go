@@ -120,7 +120,7 @@ func (s *session) explain(w http.ResponseWriter, r *http.Request) {
 
 // healthz is 200 while every watch is live.
 func (s *session) healthz(w http.ResponseWriter, _ *http.Request) {
-	h := s.watcher.Health()
+	h := s.currentWatcher().Health()
 	if h.OK() {
 		fmt.Fprintln(w, "ok")
 		return

@@ -64,7 +64,7 @@ func newMetrics(s *session) *metrics {
 			return float64(n)
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bulkhead_watch_healthy", Help: "1 while every watch of the API server is live."}, func() float64 {
-			if s.watcher.Health().OK() {
+			if s.currentWatcher().Health().OK() {
 				return 1
 			}
 			return 0

@@ -34,6 +34,7 @@ type flagpole struct {
 	namespaces []string
 	all        bool
 	listen     string
+	probeEvery time.Duration
 }
 
 // NewCommand returns the watch command.
@@ -76,6 +77,7 @@ says so on stderr; informers reconnect with backoff.`,
 	cmd.Flags().StringVarP(&f.output, "output", "o", "txt", "output format: txt or json (one document per line)")
 	cmd.Flags().StringSliceVarP(&f.namespaces, "namespace", "n", nil, "show only changes of connections from or to these namespaces (the whole cluster is still read)")
 	cmd.Flags().BoolVarP(&f.all, "all-namespaces", "A", false, "show every namespace (the default)")
+	cmd.Flags().DurationVar(&f.probeEvery, "probe-interval", 10*time.Second, "how often to check that the API server answers and which cluster-wide policy kinds it serves (a kind installed later restarts the watch)")
 	cmd.Flags().StringVar(&f.listen, "listen", "", "serve the HTTP API and metrics on this address: PORT or HOST:PORT (host 127.0.0.1 unless given)")
 	return cmd
 }
@@ -100,8 +102,8 @@ type session struct {
 	metrics *metrics
 	onBatch func(Timing)
 
+	mu      sync.RWMutex // guards watcher, tracker (set once synced) and version
 	watcher *kube.Watcher
-	mu      sync.RWMutex // guards tracker (set once synced) and version
 	tracker *eval.Tracker
 	synced  time.Time
 	version int // batches applied
@@ -115,6 +117,8 @@ type session struct {
 	readVersion int
 
 	problems map[string]bool
+	// kindsChange is the change of policy kinds that restarted the watch.
+	kindsChange *kube.KindsChangedError
 }
 
 // run runs the command; onBatch, when set, is told the timing of every
@@ -139,7 +143,8 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	klog.SetSlogLogger(log)
 
 	s := &session{streams: streams, log: log, f: f, format: format, opts: opts, onBatch: onBatch, problems: map[string]bool{}}
-	s.watcher = cluster.Watcher(kube.Options{Progress: streams.ErrOut, Terminal: cmdutil.IsTerminal(streams.ErrOut), Log: log})
+	kopts := kube.Options{Progress: streams.ErrOut, Terminal: cmdutil.IsTerminal(streams.ErrOut), Log: log, ProbeEvery: f.probeEvery}
+	s.watcher = cluster.Watcher(kopts)
 	s.metrics = newMetrics(s)
 
 	if f.listen != "" {
@@ -150,12 +155,27 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 		defer stop()
 	}
 	start := time.Now()
-	err = s.watcher.Run(ctx, func(ctx context.Context, u kube.Update) error {
-		if u.Initial {
-			return s.initial(cluster, u, start)
+	for {
+		err = s.currentWatcher().Run(ctx, func(ctx context.Context, u kube.Update) error {
+			switch {
+			case u.Initial && s.tracker != nil:
+				return s.restarted(u)
+			case u.Initial:
+				return s.initial(cluster, u, start)
+			}
+			return s.update(u)
+		})
+		// A policy kind installed or removed: watch again, and print what
+		// the change did to connectivity once the new watch has synced.
+		var kc *kube.KindsChangedError
+		if !errors.As(err, &kc) || ctx.Err() != nil {
+			break
 		}
-		return s.update(u)
-	})
+		s.kindsChange = kc
+		s.mu.Lock()
+		s.watcher = cluster.Watcher(kopts)
+		s.mu.Unlock()
+	}
 	var ee *cmdutil.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		return cmdutil.Invalid(err)
@@ -189,6 +209,50 @@ func (s *session) initial(cluster *kube.Cluster, u kube.Update, start time.Time)
 	fmt.Fprintf(s.streams.ErrOut, "watching %s: %s endpoints, %s policies, %s connections (synced in %.1fs); changes follow\n",
 		cluster.Name(), count(len(u.Snapshot.Endpoints)), count(len(u.Snapshot.Policies)), count(conns), took.Seconds())
 	return nil
+}
+
+// currentWatcher is the watcher of the current watch; a change of the
+// cluster's policy kinds replaces it.
+func (s *session) currentWatcher() *kube.Watcher {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.watcher
+}
+
+// restarted takes the first snapshot of a watch started again after the
+// cluster's policy kinds changed: the whole model is replaced, and the
+// connections that changed are printed as caused by the kinds' change.
+func (s *session) restarted(u kube.Update) error {
+	s.reportProblems(u.Snapshot)
+	cmdutil.ReportMissingKinds(s.streams, s.log, s.currentWatcher().Served(), s.currentWatcher().Missing())
+	conns := s.tracker.Replace(u.Snapshot)
+	s.mu.Lock()
+	s.version++
+	s.mu.Unlock()
+	ev := kube.Event{Op: kube.Updated, Object: model.Source{Kind: "CustomResourceDefinition", Name: "policy kinds"}, Time: u.Modelled}
+	if kc := s.kindsChange; kc != nil {
+		ev.Detail = "served " + strings.Join(orNone(kc.Before), ", ") + " -> " + strings.Join(orNone(kc.After), ", ")
+	}
+	var mine []eval.ConnChange
+	for _, c := range conns {
+		if s.inScope(c) {
+			mine = append(mine, c)
+		}
+	}
+	return s.write(func(b *bytes.Buffer) error {
+		if s.format == render.JSON {
+			return writeLine(b, eventDoc(ev, mine))
+		}
+		writeText(b, ev, mine)
+		return nil
+	})
+}
+
+func orNone(kinds []string) []string {
+	if len(kinds) == 0 {
+		return []string{"none"}
+	}
+	return kinds
 }
 
 // update applies one batch of object events to the engine and prints the

@@ -18,6 +18,7 @@ import (
 	"github.com/bulkhead/bulkhead/internal/cli/clitest"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
 	"github.com/bulkhead/bulkhead/internal/kubetest"
+	"github.com/bulkhead/bulkhead/kube/livetest"
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -394,5 +395,42 @@ func TestWatchErrors(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errOut, tt.want)
 		}
+	}
+}
+
+// TestWatchPolicyKindInstalled installs the AdminNetworkPolicy CRD while
+// watch runs: watch says so, watches again, and then shows what a policy
+// of the new kind does.
+func TestWatchPolicyKindInstalled(t *testing.T) {
+	t.Parallel()
+	env := kubetest.Start(t)
+	reinstall := livetest.RemoveCRD(t, env, "policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies")
+	ns := env.Namespace(t, nil)
+	env.Apply(t, ns, fmt.Sprintf(podYAML, "a", "a"))
+	env.Apply(t, ns, fmt.Sprintf(podYAML, "b", "b"))
+	r := startWatch(t, "--kubeconfig", env.Kubeconfig, "-n", ns, "--probe-interval", "50ms")
+	r.errOut.next(t, "watching", func(s string) bool { return strings.HasSuffix(s, "changes follow") })
+
+	reinstall()
+	line := r.out.next(t, "the kinds' change", func(s string) bool { return strings.Contains(s, "customresourcedefinition policy kinds updated") })
+	if !strings.Contains(line, "adminnetworkpolicies.policy.networking.k8s.io/v1alpha1") {
+		t.Errorf("the kinds' change does not name the new kind: %q", line)
+	}
+	if s := r.out.next(t, "no change", func(string) bool { return true }); s != "  (no connection changed)" {
+		t.Errorf("after installing a kind with no object: %q", s)
+	}
+
+	env.Apply(t, "", `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: `+ns+`-isolate-b}
+spec:
+  priority: 10
+  subject: {pods: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: `+ns+`}}, podSelector: {matchLabels: {app: b}}}}
+  ingress:
+  - {name: deny-all, action: Deny, from: [{namespaces: {}}]}
+`)
+	r.out.next(t, "the policy", func(s string) bool { return strings.HasSuffix(s, "adminnetworkpolicy "+ns+"-isolate-b added") })
+	if got := r.out.batch(); !slices.Contains(got, "  - "+ns+"/a -> "+ns+"/b  all") {
+		t.Errorf("the new kind's policy did not remove a -> b:\n%s", strings.Join(got, "\n"))
 	}
 }
