@@ -148,31 +148,40 @@ func (p *agentProc) kill() {
 }
 
 // readTable returns the nft text of bulkhead's table in ns, "" if absent.
+// Nothing may change the table meanwhile: a read takes one netlink dump
+// per object type, so a transaction in between can delete a set the dump
+// of sets listed (ENOENT) or give a mix of two rulesets.
 func readTable(t *testing.T, ns netns.NsHandle, table string) string {
 	t.Helper()
+	text, err := tryReadTable(ns, table)
+	if err != nil {
+		t.Fatalf("read table %s: %v", table, err)
+	}
+	return text
+}
+
+func tryReadTable(ns netns.NsHandle, table string) (string, error) {
 	a, err := dataplane.New(dataplane.Config{NetNS: int(ns), Table: table})
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer a.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rs, err := a.Read(ctx)
-	if err != nil {
-		t.Fatalf("read table %s: %v", table, err)
+	if err != nil || rs == nil {
+		return "", err
 	}
-	if rs == nil {
-		return ""
-	}
-	return nft.Render(rs)
+	return nft.Render(rs), nil
 }
 
-// waitFor polls the table until it is want.
+// waitFor polls the table until it is want. The agent runs meanwhile, so
+// a read that fails or sees a mix (see readTable) is only "not yet".
 func waitFor(t *testing.T, ns netns.NsHandle, p *agentProc, want, what string) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for time.Since(start) < 2*time.Minute {
-		if readTable(t, ns, nft.DefaultTable) == want {
+		if got, err := tryReadTable(ns, nft.DefaultTable); err == nil && got == want {
 			return time.Since(start)
 		}
 		if p.cmd.ProcessState != nil {

@@ -82,8 +82,10 @@ spec:
 		t.Helper()
 		var want, got string
 		for start := time.Now(); time.Since(start) < time.Minute; time.Sleep(50 * time.Millisecond) {
-			want, got = liveExpected(t, env, node), readTable(t, netNS, nft.DefaultTable)
-			if got == want && want != "" {
+			// The agent may be applying: a failed read is "not yet".
+			var err error
+			want = liveExpected(t, env, node)
+			if got, err = tryReadTable(netNS, nft.DefaultTable); err == nil && got == want && want != "" {
 				return
 			}
 		}

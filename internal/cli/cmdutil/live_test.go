@@ -343,3 +343,98 @@ func installPeerAuthenticationCRD(t *testing.T, env *kubetest.Env) {
 	}
 	t.Fatal("the PeerAuthentication CRD is not served after 10 s")
 }
+
+// TestLiveDiffApplied runs `diff --kubeconfig K PATH` (what applying PATH
+// to the cluster would change) and compares it with the diff of the same
+// objects as two sets of manifests: the cluster's, and the cluster's with
+// the change made.
+func TestLiveDiffApplied(t *testing.T) {
+	env := kubetest.Shared(t)
+	const shop = "../../../examples/shop"
+	livetest.Apply(t, env, livetest.KeepNamespaces, shop)
+
+	// The fix of the shop's classic mistake: one peer (AND), not two (OR).
+	const or = `    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop-backend}}
+    - podSelector: {matchLabels: {app: orders}}`
+	const and = `    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop-backend}}
+      podSelector: {matchLabels: {app: orders}}`
+	policies, err := os.ReadFile(filepath.Join(shop, "policies.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(policies), or) {
+		t.Fatal("the shop example no longer has its OR mistake; update this test")
+	}
+	fix := t.TempDir()
+	writeFile(t, filepath.Join(fix, "postgres.yaml"), `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: postgres-from-orders, namespace: shop-data}
+spec:
+  podSelector: {matchLabels: {app: postgres}}
+  ingress:
+  - from:
+`+and+`
+    ports:
+    - {port: sql}
+`)
+	fixed := t.TempDir()
+	for _, name := range []string{"namespaces.yaml", "workloads.yaml", "policies.yaml"} {
+		data, err := os.ReadFile(filepath.Join(shop, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(fixed, name), strings.Replace(string(data), or, and, 1))
+	}
+
+	fromFiles, errFiles, code := clitest.Run(t, "", "diff", shop, fixed, "-o", "json")
+	if code != 0 {
+		t.Fatalf("diff of manifests: exit %d: %s", code, errFiles)
+	}
+	fromCluster, errCluster, code := clitest.Run(t, "", "diff", "--kubeconfig", env.Kubeconfig, fix, "-o", "json")
+	if code != 0 {
+		t.Fatalf("diff against the cluster: exit %d: %s", code, errCluster)
+	}
+	if !strings.Contains(fromCluster, `"removed"`) || !strings.Contains(fromCluster, "shop-data/postgres") {
+		t.Errorf("the fix removes no connection to postgres:\n%s", fromCluster)
+	}
+	// The sides' labels and the policies' sources differ, by design.
+	unlabel := func(out string) string {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(err)
+		}
+		delete(v, "old")
+		delete(v, "new")
+		for _, p := range v["policies"].([]any) {
+			delete(p.(map[string]any), "oldSource")
+			delete(p.(map[string]any), "newSource")
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return normalize(t, string(b))
+	}
+	if diff := cmp.Diff(unlabel(fromFiles), unlabel(fromCluster)); diff != "" {
+		t.Errorf("diff against the cluster and of manifests differ (-manifests +cluster):\n%s", diff)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"diff", "--kubeconfig", env.Kubeconfig}, "takes the manifests to apply over it"},
+		{[]string{"diff", "--kubeconfig", env.Kubeconfig, "--git", "HEAD", fix}, "--git compares revisions of manifests"},
+	} {
+		if _, errOut, code := clitest.Run(t, "", tt.args...); code != 2 || !strings.Contains(errOut, tt.err) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", tt.args, code, errOut, tt.err)
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -7,12 +7,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"strings"
 
 	"github.com/bulkhead/bulkhead/eval"
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
+	"github.com/bulkhead/bulkhead/model"
+	"github.com/bulkhead/bulkhead/parse/manifest"
 	"github.com/bulkhead/bulkhead/render"
 	"github.com/bulkhead/bulkhead/render/table"
 	"github.com/bulkhead/bulkhead/review/diff"
@@ -44,13 +45,21 @@ paths at two revisions of the git repository of the current directory:
 REV1..REV2, REV1...REV2 (from their merge base to REV2, as a pull request
 shows it), or REV alone (REV against the working tree).
 
+With a cluster (--live, --context or --kubeconfig) and PATH..., diff shows
+what applying the manifests would do: the old side is the cluster, the new
+side the cluster with the manifests' objects applied over it (an object of
+the same kind, namespace and name replaced, others added, as kubectl apply
+does; nothing deleted). A workload's new pod template shows only once its
+pods roll out, so the new side keeps the cluster's pods.
+
 -o md writes a summary ready to paste in a pull-request comment. --fail-on
 makes the exit status 1 when the diff adds connections (added: new
 connections, or more ports between a pair), removes them (removed), or
 changes anything (any).`,
 		Example: `  bulkhead diff old/ new/
   bulkhead diff --git main..HEAD deploy/policies/ -o md > comment.md
-  bulkhead diff --git origin/main...HEAD deploy/ --fail-on added`,
+  bulkhead diff --git origin/main...HEAD deploy/ --fail-on added
+  bulkhead diff --context prod deploy/policies/     # what applying them to prod would change`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(cmd.Context(), streams, log, f, args)
 		},
@@ -83,7 +92,17 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 		return cmdutil.Invalidf("--limit must not be negative")
 	}
 	var old, new side
-	if f.git == "" {
+	cluster := f.input.Live || f.input.Kubeconfig != "" || f.input.Context != ""
+	switch {
+	case cluster && f.git != "":
+		return cmdutil.Invalidf("--git compares revisions of manifests; with a cluster, give the manifests to apply over it")
+	case cluster && len(args) == 0:
+		return cmdutil.Invalidf("diff with a cluster takes the manifests to apply over it: diff --context NAME PATH...")
+	case cluster:
+		if old, new, err = f.loadApplied(ctx, streams, log, args); err != nil {
+			return err
+		}
+	case f.git == "":
 		if len(args) != 2 {
 			return cmdutil.Invalidf("diff takes two paths, OLD and NEW, or --git REV1..REV2 PATH... (see 'bulkhead diff --help')")
 		}
@@ -93,7 +112,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 		if new, err = f.loadPath(ctx, streams, log, args[1], "new"); err != nil {
 			return err
 		}
-	} else {
+	default:
 		if len(args) == 0 {
 			return cmdutil.Invalidf("--git: give the paths to compare, e.g. --git main..HEAD deploy/")
 		}
@@ -159,6 +178,49 @@ func (f *flagpole) loadPaths(ctx context.Context, streams cmdutil.IOStreams, log
 	return side{label: label, engine: in.Engine}, nil
 }
 
+// loadApplied reads the cluster (the old side) and models it with the
+// objects of the manifests at paths applied over it (the new side).
+func (f *flagpole) loadApplied(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, paths []string) (old, new side, err error) {
+	res, c, err := f.input.ReadCluster(ctx, streams, log)
+	if err != nil {
+		return old, new, err
+	}
+	if err := cmdutil.ReportProblems(streams, res.Snapshot, f.input.IgnoreInvalid); err != nil {
+		return old, new, err
+	}
+	m, err := manifest.Load(paths, streams.In, manifest.Options{})
+	if err != nil {
+		return old, new, cmdutil.Invalid(err)
+	}
+	if err := cmdutil.ReportProblems(streams, m.Snapshot, f.input.IgnoreInvalid); err != nil {
+		return old, new, err
+	}
+	if len(m.Objects) == 0 {
+		fmt.Fprintf(streams.ErrOut, "warning: no objects of the modelled kinds in %s; comparing the cluster with itself\n", strings.Join(paths, ", "))
+	}
+	opts, err := f.input.EngineOptions()
+	if err != nil {
+		return old, new, err
+	}
+	applied := manifest.NewBuilder(manifest.Options{})
+	replaced := map[string]bool{}
+	key := func(s model.Source) string { return s.Kind + "\x00" + s.Namespace + "\x00" + s.Name }
+	for _, o := range m.Objects {
+		replaced[key(o.Source)] = true
+	}
+	for _, o := range res.Objects {
+		if !replaced[key(o.Source)] {
+			applied.Add(o.Obj, o.Source)
+		}
+	}
+	for _, o := range m.Objects {
+		applied.Add(o.Obj, o.Source)
+	}
+	old = side{label: c.Name(), engine: eval.New(res.Snapshot, opts)}
+	new = side{label: c.Name() + " + " + strings.Join(paths, " "), engine: eval.New(applied.Snapshot(), opts)}
+	return old, new, nil
+}
+
 // loadGit loads paths at revision rev, with the same input flags as a
 // path side.
 func (f *flagpole) loadGit(ctx context.Context, streams cmdutil.IOStreams, dir, rev string, paths []string) (side, error) {
@@ -174,23 +236,9 @@ func (f *flagpole) loadGit(ctx context.Context, streams cmdutil.IOStreams, dir, 
 	if err := cmdutil.ReportProblems(streams, res.Snapshot, f.input.IgnoreInvalid); err != nil {
 		return side{}, err
 	}
-	opts, err := f.engineOptions()
+	opts, err := f.input.EngineOptions()
 	if err != nil {
 		return side{}, err
 	}
 	return side{label: rev, engine: eval.New(res.Snapshot, opts)}, nil
-}
-
-// engineOptions builds the engine options from the input flags, as
-// InputFlags.Load does for paths.
-func (f *flagpole) engineOptions() (eval.Options, error) {
-	opts := eval.Options{IPBlockExternalOnly: f.input.IPBlockExternalOnly}
-	for _, c := range f.input.ClusterCIDRs {
-		p, err := netip.ParsePrefix(strings.TrimSpace(c))
-		if err != nil {
-			return opts, cmdutil.Invalidf("--cluster-cidr %q: %v", c, err)
-		}
-		opts.ClusterCIDRs = append(opts.ClusterCIDRs, p)
-	}
-	return opts, nil
 }
