@@ -125,14 +125,6 @@ func hasOwners(objs []manifest.Object) bool {
 	return false
 }
 
-func deleteCRD(t *testing.T, env *kubetest.Env, name string) {
-	t.Helper()
-	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	if err := env.Dynamic(t).Resource(gvr).Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
-		t.Fatalf("delete CRD %s: %v", name, err)
-	}
-}
-
 func sleep() { time.Sleep(100 * time.Millisecond) }
 
 var sourceLine = regexp.MustCompile(`(?m)^\s+at \S+:\d+\n`)
@@ -232,8 +224,10 @@ func TestLiveFlags(t *testing.T) {
 func TestLiveMissingCRDs(t *testing.T) {
 	t.Parallel()
 	env := kubetest.Start(t)
-	for _, crd := range []string{"adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies"} {
-		deleteCRD(t, env, crd+".policy.networking.k8s.io")
+	for _, crd := range []struct{ version, plural string }{
+		{"v1alpha1", "adminnetworkpolicies"}, {"v1alpha1", "baselineadminnetworkpolicies"}, {"v1beta1", "clusternetworkpolicies"},
+	} {
+		livetest.RemoveCRD(t, env, "policy.networking.k8s.io", crd.version, crd.plural)
 	}
 	dir := t.TempDir()
 	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default}\nspec: {containers: [{name: c, image: x}]}\n"
@@ -334,14 +328,13 @@ func installPeerAuthenticationCRD(t *testing.T, env *kubetest.Env) {
 	if _, err := env.Dynamic(t).Resource(gvr).Create(context.Background(), crd, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create the PeerAuthentication CRD: %v", err)
 	}
-	pa := schema.GroupVersionResource{Group: "security.istio.io", Version: "v1", Resource: "peerauthentications"}
-	for range 100 {
-		if _, err := env.Dynamic(t).Resource(pa).List(context.Background(), metav1.ListOptions{}); err == nil {
-			return
-		}
-		sleep()
+	for _, v := range []string{"v1", "v1beta1"} {
+		pa := schema.GroupVersionResource{Group: "security.istio.io", Version: v, Resource: "peerauthentications"}
+		livetest.WaitFor(t, "PeerAuthentication "+v+" served", func() bool {
+			_, err := env.Dynamic(t).Resource(pa).List(context.Background(), metav1.ListOptions{})
+			return err == nil
+		})
 	}
-	t.Fatal("the PeerAuthentication CRD is not served after 10 s")
 }
 
 // TestLiveDiffApplied runs `diff --kubeconfig K PATH` (what applying PATH
