@@ -40,6 +40,11 @@ type Options struct {
 	// so without a probe a server that went away would look like a quiet
 	// cluster. Ten seconds when zero; never when negative.
 	ProbeEvery time.Duration
+	// KindsEvery is how often, at most, the probe also asks which
+	// network-policy-api kinds the server serves (a few discovery
+	// requests; see KindsChangedError). A minute when zero: every node's
+	// agent asks, so the default keeps that load small.
+	KindsEvery time.Duration
 
 	// PodsOnly reads namespaces, nodes, pods and policies but no
 	// workloads: what the node agent needs (it enforces for the pods on

@@ -211,7 +211,7 @@ func TestSyncFollowsPolicyKinds(t *testing.T) {
 	ctx := context.Background()
 	reinstall := livetest.RemoveCRD(t, env, "policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies")
 
-	s := kube.ForConfig(env.Config()).Syncer(kube.SyncOptions{Options: kube.Options{ProbeEvery: 50 * time.Millisecond}, MinBackoff: 20 * time.Millisecond})
+	s := kube.ForConfig(env.Config()).Syncer(kube.SyncOptions{Options: kube.Options{ProbeEvery: 50 * time.Millisecond, KindsEvery: 50 * time.Millisecond}, MinBackoff: 20 * time.Millisecond})
 	updates := runSyncer(t, s, nil)
 	if u := nextUpdate(t, updates); !u.Initial {
 		t.Fatal("first update is not the initial snapshot")

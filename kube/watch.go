@@ -310,12 +310,15 @@ func (w *Watcher) Run(ctx context.Context, handle func(context.Context, Update) 
 const probeKey = "API server"
 
 // probe asks the server for its version every period until ctx ends,
-// and records whether it answered. When it does, it also checks which
-// network-policy-api kinds the server serves, and ends Run with a
-// *KindsChangedError when they are no longer those the informers watch.
+// and records whether it answered. When it does, and KindsEvery has
+// passed since it last did, it also checks which network-policy-api kinds
+// the server serves, and ends Run with a *KindsChangedError when they are
+// no longer those the informers watch.
 func (w *Watcher) probe(ctx context.Context, cl *clients, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	kindsEvery := cmp.Or(w.opts.KindsEvery, time.Minute)
+	kindsAt := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -326,8 +329,11 @@ func (w *Watcher) probe(ctx context.Context, cl *clients, every time.Duration) {
 		err := cl.typed.Discovery().RESTClient().Get().AbsPath("/version").Do(pctx).Error()
 		var served []string
 		var kindsErr error
-		if err == nil {
+		if err == nil && time.Since(kindsAt) >= kindsEvery {
+			kindsAt = time.Now()
 			_, served, _, kindsErr = resources(pctx, cl.disc, cl.cluster)
+		} else {
+			served = w.Served()
 		}
 		cancel()
 		if ctx.Err() != nil {

@@ -143,7 +143,7 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	klog.SetSlogLogger(log)
 
 	s := &session{streams: streams, log: log, f: f, format: format, opts: opts, onBatch: onBatch, problems: map[string]bool{}}
-	kopts := kube.Options{Progress: streams.ErrOut, Terminal: cmdutil.IsTerminal(streams.ErrOut), Log: log, ProbeEvery: f.probeEvery}
+	kopts := kube.Options{Progress: streams.ErrOut, Terminal: cmdutil.IsTerminal(streams.ErrOut), Log: log, ProbeEvery: f.probeEvery, KindsEvery: f.probeEvery}
 	s.watcher = cluster.Watcher(kopts)
 	s.metrics = newMetrics(s)
 
