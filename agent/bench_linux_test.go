@@ -84,16 +84,17 @@ func BenchmarkPrivilegedUpdate(b *testing.B) {
 // BenchmarkPrivilegedSync is the agent's own path for one change on
 // node-0, as a live source hands it (a snapshot and a Delta): Agent.Sync
 // with the netlink applier in a private network namespace, logging at
-// info level to nowhere. pod-add adds a pod on node-0; policy-change
-// toggles a port of a NetworkPolicy that selects pods on node-0. It is the
-// end-to-end figure of a change.
+// info level to nowhere. pod-add adds a pod on node-0; pod-delete deletes
+// one (added, untimed, just before); policy-change toggles a port of a
+// NetworkPolicy that selects pods on node-0. It is the end-to-end figure
+// of a change.
 func BenchmarkPrivilegedSync(b *testing.B) {
 	for _, cfg := range []synth.Config{
 		{Pods: 1000, Policies: 200, AdminPolicies: 10},
 		{Pods: 10000, Policies: 2000},
 		{Pods: 10000, Policies: 2000, AdminPolicies: 100},
 	} {
-		for _, change := range compiletest.Changes {
+		for _, change := range append(slices.Clone(compiletest.Changes), "pod-delete") {
 			b.Run(fmt.Sprintf("pods=%d/admin=%d/%s", cfg.Pods, cfg.AdminPolicies, change), func(b *testing.B) {
 				ns := netnstest.New(b)
 				nl, err := dataplane.New(dataplane.Config{NetNS: int(ns)})
@@ -127,11 +128,20 @@ func BenchmarkPrivilegedSync(b *testing.B) {
 					n++
 					next := *snap // a new state; namespaces unchanged
 					var d agent.Delta
-					if change == "pod-add" {
+					if change == "pod-add" || change == "pod-delete" {
 						ep := *template
 						ep.Name = fmt.Sprintf("%s-added-%d", template.Name, n)
 						ep.IPs = []netip.Addr{netip.AddrFrom4([4]byte{10, 201, byte(n >> 8), byte(n)})}
 						d.Endpoints = []agent.EndpointChange{{New: &ep}}
+						if change == "pod-delete" {
+							b.StopTimer()
+							added := *snap // a state of its own: Sync skips a snapshot it has seen
+							if err := a.Sync(ctx, agent.Update{Snapshot: &added, Delta: &d}); err != nil {
+								b.Fatal(err)
+							}
+							b.StartTimer()
+							d.Endpoints = []agent.EndpointChange{{Old: &ep}}
+						}
 					} else {
 						next.Policies = slices.Clone(snap.Policies)
 						next.Policies[at] = policies[n%2]
@@ -144,7 +154,12 @@ func BenchmarkPrivilegedSync(b *testing.B) {
 				// The change must reach node-0's ruleset.
 				before := nl.Applied()
 				step()
-				if d := nft.Diff(before, nl.Applied()); len(d.ReplaceChains)+len(d.AddElems)+len(d.AddMapElems) == 0 {
+				if change == "pod-delete" {
+					// Added and deleted: the ruleset is as it was.
+					if d := nft.Diff(before, nl.Applied()); !d.IsEmpty() {
+						b.Fatalf("adding and deleting a pod left node-0's ruleset changed: %+v", d)
+					}
+				} else if d := nft.Diff(before, nl.Applied()); len(d.ReplaceChains)+len(d.AddElems)+len(d.AddMapElems) == 0 {
 					b.Fatalf("%s does not change node-0's ruleset", change)
 				}
 				b.ReportAllocs()
