@@ -184,7 +184,22 @@ func (f *InputFlags) Load(ctx context.Context, streams IOStreams, log *slog.Logg
 		sort.Strings(kinds)
 		fmt.Fprintf(streams.ErrOut, "note: skipped %d object(s) that policies do not involve (%s); -v lists them\n", n, strings.Join(kinds, ", "))
 	}
-	return &Input{Snapshot: snap, Objects: objs, Unstructured: unstr, Engine: eval.New(snap, opts), Cluster: name}, nil
+	e := eval.New(snap, opts)
+	NoteFamilySplits(streams, e)
+	return &Input{Snapshot: snap, Objects: objs, Unstructured: unstr, Engine: e, Cluster: name}, nil
+}
+
+// NoteFamilySplits says on stderr when rules match dual-stack endpoints
+// over one address family only: the engine then decides for both families
+// alike (eval.FamilySplit), and the user should know which answers that
+// concerns rather than trust them silently.
+func NoteFamilySplits(streams IOStreams, e *eval.Engine) {
+	splits := e.FamilySplits()
+	if len(splits) == 0 {
+		return
+	}
+	fmt.Fprintf(streams.ErrOut, "note: %d rule(s) match dual-stack endpoints over one address family only, e.g. %s; bulkhead decides per endpoint, so their connections over the other family may differ from what is shown (see Known limits in the README)\n",
+		len(splits), splits[0])
 }
 
 // ReadCluster reads the chosen cluster, with a progress line on
