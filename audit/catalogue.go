@@ -81,7 +81,7 @@ func WriteCatalogueMarkdown(w io.Writer) error {
 	b.WriteString("The reason is mandatory; an entry without one, or with an unknown ID, suppresses nothing and is reported as a note. ")
 	b.WriteString("`until=YYYY-MM-DD` suppresses through that day (UTC); afterwards the findings are reported again with a note. ")
 	b.WriteString("A namespace's annotation covers every finding in the namespace.\n\n")
-	b.WriteString("`--write-baseline FILE` records every current finding by fingerprint; `--baseline FILE` suppresses those and reports only new ones. ")
+	b.WriteString("`--baseline-write FILE` records every current finding by fingerprint; `--baseline FILE` suppresses those and reports only new ones. ")
 	b.WriteString("A fingerprint is the first 16 hex digits of SHA-256 over the check ID, the subject (kind, namespace, name), the container and a check-specific key ")
 	b.WriteString("(a capability, an image name, a source namespace): it survives moving manifests between files and rewording of messages.\n")
 

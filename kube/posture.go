@@ -57,8 +57,9 @@ func postureKinds(ctx context.Context, disc discovery.DiscoveryInterface, cluste
 	return rs, nil
 }
 
-// isPosture reports whether kind is one of the posture kinds.
-func isPosture(kind string) bool {
+// IsPostureKind reports whether kind is one of the kinds Options.Posture
+// reads: the model leaves them out, the posture audit uses them.
+func IsPostureKind(kind string) bool {
 	return kind == "PeerAuthentication" || slices.ContainsFunc(postureResources, func(r *resource) bool { return r.gvk.Kind == kind })
 }
 

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -59,7 +60,7 @@ Each check has a stable ID (bulkhead audit --list-checks; docs/checks.md).
 Suppress a finding with the annotation
   bulkhead.dev/audit-ignore: "BH-WL-004 until=2027-01-31: reason"
 on the object or its namespace (one entry per line, reason mandatory), or
-accept the current findings with --write-baseline and compare later runs with
+accept the current findings with --baseline-write and compare later runs with
 --baseline.
 
 Exit status: 0 when no active finding is at or above --fail-on (default high),
@@ -71,7 +72,7 @@ Exit status: 0 when no active finding is at or above --fail-on (default high),
   bulkhead audit deploy/ -o sarif --fail-on medium > bulkhead.sarif
 
   # Accept today's findings, then report only new ones
-  bulkhead audit deploy/ --write-baseline .bulkhead-baseline.json
+  bulkhead audit deploy/ --baseline-write .bulkhead-baseline.json
   bulkhead audit deploy/ --baseline .bulkhead-baseline.json
 
   # Only your registry is trusted
@@ -97,7 +98,10 @@ Exit status: 0 when no active finding is at or above --fail-on (default high),
 	fl.StringSliceVar(&f.only, "check", nil, "run only these checks (IDs, repeatable)")
 	fl.StringSliceVar(&f.skip, "skip-check", nil, "leave these checks out (IDs, repeatable)")
 	fl.StringVar(&f.baseline, "baseline", "", "suppress the findings listed in this baseline file")
-	fl.StringVar(&f.writeBaseline, "write-baseline", "", "write every current finding to this baseline file and exit 0")
+	fl.StringVar(&f.writeBaseline, "baseline-write", "", "write every current finding to this baseline file and exit 0")
+	// The name this flag had first; lint's has always been --baseline-write.
+	fl.StringVar(&f.writeBaseline, "write-baseline", "", "")
+	_ = fl.MarkDeprecated("write-baseline", "use --baseline-write, as bulkhead lint does")
 	fl.BoolVar(&f.listChecks, "list-checks", false, "print the catalogue of checks and exit")
 	fl.StringVar(&f.now, "now", "", "the date suppressions expire against, YYYY-MM-DD (default today; for reproducible runs)")
 	return cmd
@@ -136,12 +140,8 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	r := audit.Run(input, cfg)
 
 	if f.writeBaseline != "" {
-		var b bytes.Buffer
-		if err := audit.WriteBaseline(&b, r); err != nil {
-			return err
-		}
-		if err := os.WriteFile(f.writeBaseline, b.Bytes(), 0o644); err != nil {
-			return cmdutil.Invalidf("--write-baseline: %v", err)
+		if err := cmdutil.WriteFile(f.writeBaseline, func(w io.Writer) error { return audit.WriteBaseline(w, r) }); err != nil {
+			return cmdutil.Invalidf("--baseline-write: %v", err)
 		}
 		fmt.Fprintf(streams.ErrOut, "wrote %d finding(s) to %s\n", len(r.Findings)+len(r.Suppressed), f.writeBaseline)
 		return nil

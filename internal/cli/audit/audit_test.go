@@ -116,9 +116,9 @@ func TestStdinMatchesFiles(t *testing.T) {
 // TestBaselineFlow writes a baseline, then audits against it.
 func TestBaselineFlow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "baseline.json")
-	_, errOut, code := clitest.Run(t, "", "audit", insecure, now, "--write-baseline", path)
+	_, errOut, code := clitest.Run(t, "", "audit", insecure, now, "--baseline-write", path)
 	if code != 0 || !strings.Contains(errOut, "wrote ") {
-		t.Fatalf("--write-baseline: exit %d: %s", code, errOut)
+		t.Fatalf("--baseline-write: exit %d: %s", code, errOut)
 	}
 	out, errOut, code := clitest.Run(t, "", "audit", insecure, now, "--baseline", path, "-o", "json")
 	if code != 0 {

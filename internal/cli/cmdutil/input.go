@@ -176,13 +176,21 @@ func (f *InputFlags) Load(ctx context.Context, streams IOStreams, log *slog.Logg
 			log.Debug("skipped object of a kind bulkhead does not model", "object", s.String())
 		}
 	}
-	if n := len(snap.SkippedObjects); n > 0 && !live {
+	if !live {
+		// The audit reads the posture kinds: they are not skipped for it.
+		n := 0
 		kinds := make([]string, 0, len(snap.Skipped))
 		for k, c := range snap.Skipped {
+			if f.Posture && kube.IsPostureKind(k) {
+				continue
+			}
+			n += c
 			kinds = append(kinds, fmt.Sprintf("%s=%d", k, c))
 		}
 		sort.Strings(kinds)
-		fmt.Fprintf(streams.ErrOut, "note: skipped %d object(s) that policies do not involve (%s); -v lists them\n", n, strings.Join(kinds, ", "))
+		if n > 0 {
+			fmt.Fprintf(streams.ErrOut, "note: skipped %d object(s) that policies do not involve (%s); -v lists them\n", n, strings.Join(kinds, ", "))
+		}
 	}
 	e := eval.New(snap, opts)
 	NoteFamilySplits(streams, e)
