@@ -77,8 +77,14 @@ Exit status: 1 when an active finding reaches --fail-on (default error),
 	fs.StringVar(&f.failOn, "fail-on", "error", "exit 1 when an active finding has this severity or higher: error, warning, info or none")
 	fs.StringVar(&f.baseline, "baseline", "", "report only findings that are not in this baseline file")
 	fs.StringVar(&f.baselineWrite, "baseline-write", "", "write the current findings to this baseline file (and exit 0)")
-	fs.StringSliceVar(&f.only, "checks", nil, "run only these check IDs (comma-separated)")
-	fs.StringSliceVar(&f.skip, "skip", nil, "skip these check IDs (comma-separated)")
+	fs.StringSliceVar(&f.only, "check", nil, "run only these checks (IDs, repeatable or comma-separated)")
+	fs.StringSliceVar(&f.skip, "skip-check", nil, "leave these checks out (IDs, repeatable or comma-separated)")
+	// The names these flags had first; audit's have always been --check
+	// and --skip-check.
+	fs.StringSliceVar(&f.only, "checks", nil, "")
+	fs.StringSliceVar(&f.skip, "skip", nil, "")
+	_ = fs.MarkDeprecated("checks", "use --check, as bulkhead audit does")
+	_ = fs.MarkDeprecated("skip", "use --skip-check, as bulkhead audit does")
 	fs.BoolVar(&f.listChecks, "list-checks", false, "list the checks and exit")
 	fs.StringVar(&f.uriBase, "uri-base", "", "directory SARIF file URIs are relative to (default: the git repository root of the current directory, else the current directory)")
 	return cmd

@@ -97,11 +97,13 @@ func TestFailOn(t *testing.T) {
 		{[]string{"lint", "examples/shop", "--fail-on", "warning"}, 1},
 		{[]string{"lint", "examples/shop", "--fail-on", "info"}, 1},
 		{[]string{"lint", mistakes, "--fail-on", "none"}, 0},
-		{[]string{"lint", mistakes, "--skip", "BH-LINT-008,BH-LINT-100"}, 0},
-		{[]string{"lint", mistakes, "--checks", "bh-lint-008"}, 1},
+		{[]string{"lint", mistakes, "--skip-check", "BH-LINT-008,BH-LINT-100"}, 0},
+		{[]string{"lint", mistakes, "--skip", "BH-LINT-008,BH-LINT-100"}, 0}, // the deprecated name
+		{[]string{"lint", mistakes, "--check", "bh-lint-008"}, 1},
+		{[]string{"lint", mistakes, "--checks", "bh-lint-008"}, 1}, // the deprecated name
 		{[]string{"lint", "examples/shop", "--fail-on", "fatal"}, 2},
 		{[]string{"lint", "examples/shop", "-o", "xml"}, 2},
-		{[]string{"lint", "examples/shop", "--checks", "BH-LINT-999"}, 2},
+		{[]string{"lint", "examples/shop", "--check", "BH-LINT-999"}, 2},
 		{[]string{"lint"}, 2},
 		{[]string{"lint", "no/such/dir"}, 2},
 	}
@@ -172,7 +174,7 @@ func TestBaselineFlow(t *testing.T) {
 // TestFineLines checks that findings point at the rule or peer, not the
 // document: 06-or-instead-of-and.yaml's second item is on line 14.
 func TestFineLines(t *testing.T) {
-	out, _, _ := clitest.RunIn(t, root, "lint", mistakes, "--checks", "BH-LINT-006")
+	out, _, _ := clitest.RunIn(t, root, "lint", mistakes, "--check", "BH-LINT-006")
 	if !regexp.MustCompile(`(?m)^examples/lint/mistakes/06-or-instead-of-and\.yaml:14: warning BH-LINT-006 `).MatchString(out) {
 		t.Errorf("BH-LINT-006 not reported at 06-or-instead-of-and.yaml:14:\n%s", out)
 	}
