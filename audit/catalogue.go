@@ -89,7 +89,8 @@ func WriteCatalogueMarkdown(w io.Writer) error {
 	b.WriteString("Each namespace starts at 100 and loses, for every distinct check with an active finding in it, the check's weight: ")
 	fmt.Fprintf(&b, "critical %d, high %d, medium %d, low %d, info %d; the score is floored at 0. ", Critical.Weight(), High.Weight(), Medium.Weight(), Low.Weight(), Info.Weight())
 	b.WriteString("A namespace pays once for a weakness, however many replicas or workloads share it, so scores compare across namespaces of different sizes. ")
-	b.WriteString("Cluster-scoped findings (the API server's flags are on a kube-system pod, so they count there; a Node's or a ClusterNetworkPolicy's) score in the row with an empty namespace.\n")
+	b.WriteString("Cluster-scoped findings (the API server's flags are on a kube-system pod, so they count there; a Node's or a ClusterNetworkPolicy's) score in the row with an empty namespace. ")
+	b.WriteString("`-n NS` (repeatable) reports the findings, suppressed findings and scores of those namespaces only, after auditing everything (a policy in one namespace decides what reaches another); cluster-scoped findings are then left out, as `kubectl -n` shows only namespaced objects.\n")
 
 	b.WriteString("\n## Output\n\n")
 	b.WriteString("`-o txt` groups findings by severity (colours on a terminal); `-o json` writes kind `AuditReport` (apiVersion `bulkhead.dev/v1`): ")

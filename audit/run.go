@@ -183,3 +183,32 @@ func (r *Report) Summary() string {
 	m := r.Counts()
 	return fmt.Sprintf("%d critical, %d high, %d medium, %d low, %d info", m[Critical], m[High], m[Medium], m[Low], m[Info])
 }
+
+// InNamespaces returns the report restricted to the findings, suppressed
+// findings and scores of the given namespaces, as `kubectl -n` shows only
+// namespaced objects: cluster-scoped findings (nodes, cluster bindings,
+// the platform) are left out. No namespace returns r itself.
+func (r *Report) InNamespaces(namespaces []string) *Report {
+	if len(namespaces) == 0 {
+		return r
+	}
+	keep := func(s Subject) bool { return slices.Contains(namespaces, s.NamespaceOf()) }
+	out := *r
+	out.Findings, out.Suppressed, out.Scores = nil, nil, nil
+	for _, f := range r.Findings {
+		if keep(f.Subject) {
+			out.Findings = append(out.Findings, f)
+		}
+	}
+	for _, s := range r.Suppressed {
+		if keep(s.Subject) {
+			out.Suppressed = append(out.Suppressed, s)
+		}
+	}
+	for _, s := range r.Scores {
+		if slices.Contains(namespaces, s.Namespace) {
+			out.Scores = append(out.Scores, s)
+		}
+	}
+	return &out
+}

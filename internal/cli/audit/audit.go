@@ -24,6 +24,8 @@ import (
 
 type flagpole struct {
 	input             cmdutil.InputFlags
+	namespaces        []string
+	all               bool
 	output            string
 	failOn            string
 	allowedRegistries []string
@@ -95,6 +97,8 @@ Exit status: 0 when no active finding is at or above --fail-on (default high),
 	fl.StringVar(&f.largeImage, "large-image", "1Gi", "image size above which BH-IMG-004 reports an image (sizes come from the nodes' status.images)")
 	fl.StringSliceVar(&f.envLabels, "env-label", nil, "namespace label key that names an environment (repeatable; default "+strings.Join(audit.DefaultEnvLabels, ", ")+")")
 	fl.StringVar(&f.meshRoot, "mesh-root-namespace", "istio-system", "Istio's root namespace, whose PeerAuthentication without selector applies mesh-wide")
+	fl.StringSliceVarP(&f.namespaces, "namespace", "n", nil, "report only the findings and scores of these namespaces (cluster-scoped findings are left out)")
+	fl.BoolVarP(&f.all, "all-namespaces", "A", false, "report every namespace and the cluster-scoped findings (the default)")
 	fl.StringSliceVar(&f.only, "check", nil, "run only these checks (IDs, repeatable)")
 	fl.StringSliceVar(&f.skip, "skip-check", nil, "leave these checks out (IDs, repeatable)")
 	fl.StringVar(&f.baseline, "baseline", "", "suppress the findings listed in this baseline file")
@@ -138,6 +142,11 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	log.Debug("auditing", "objects", len(input.Objects), "unmodelled", len(extra))
 
 	r := audit.Run(input, cfg)
+	if !f.all {
+		// Everything is read and checked (policies of one namespace
+		// select pods of others); -n narrows what is reported.
+		r = r.InNamespaces(f.namespaces)
+	}
 
 	if f.writeBaseline != "" {
 		if err := cmdutil.WriteFile(f.writeBaseline, func(w io.Writer) error { return audit.WriteBaseline(w, r) }); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -189,5 +190,62 @@ spec: {hostPID: true, containers: [{name: c, image: x}]}
 	out, _, code = clitest.Run(t, "", "audit", dir, "--ignore-invalid", "--fail-on", "none")
 	if code != 0 || !strings.Contains(out, "BH-WL-005") {
 		t.Errorf("--ignore-invalid: exit %d:\n%s", code, out)
+	}
+}
+
+// TestNamespaceFilter: -n reports the findings and scores of those
+// namespaces only, from an audit of everything.
+func TestNamespaceFilter(t *testing.T) {
+	type doc struct {
+		Findings []struct {
+			Subject struct{ Kind, Namespace, Name string }
+		}
+		Scores []struct{ Namespace string }
+	}
+	run := func(args ...string) doc {
+		t.Helper()
+		out, errOut, code := clitest.Run(t, "", append([]string{"audit", insecure, now, "-o", "json", "--fail-on", "none"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		var d doc
+		if err := json.Unmarshal([]byte(out), &d); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	nsOf := func(kind, ns, name string) string {
+		if kind == "Namespace" {
+			return name
+		}
+		return ns
+	}
+	all, some := run(), run("-n", "shop-dev,monitoring")
+	want := 0
+	for _, f := range all.Findings {
+		if ns := nsOf(f.Subject.Kind, f.Subject.Namespace, f.Subject.Name); ns == "shop-dev" || ns == "monitoring" {
+			want++
+		}
+	}
+	if want == 0 || want == len(all.Findings) {
+		t.Fatalf("the example has %d of %d findings in shop-dev and monitoring; the test needs some in and some out", want, len(all.Findings))
+	}
+	if len(some.Findings) != want {
+		t.Errorf("-n shop-dev,monitoring: %d findings, want %d", len(some.Findings), want)
+	}
+	for _, f := range some.Findings {
+		if ns := nsOf(f.Subject.Kind, f.Subject.Namespace, f.Subject.Name); ns != "shop-dev" && ns != "monitoring" {
+			t.Errorf("-n shop-dev,monitoring reports %s/%s[%s]", f.Subject.Namespace, f.Subject.Name, f.Subject.Kind)
+		}
+	}
+	var scored []string
+	for _, s := range some.Scores {
+		scored = append(scored, s.Namespace)
+	}
+	if !slices.Equal(scored, []string{"monitoring", "shop-dev"}) {
+		t.Errorf("-n shop-dev,monitoring scores %v", scored)
+	}
+	if a := run("-n", "shop-dev", "-A"); len(a.Findings) != len(all.Findings) {
+		t.Errorf("-A with -n: %d findings, want all %d", len(a.Findings), len(all.Findings))
 	}
 }
