@@ -142,11 +142,6 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 	log.Debug("auditing", "objects", len(input.Objects), "unmodelled", len(extra))
 
 	r := audit.Run(input, cfg)
-	if !f.all {
-		// Everything is read and checked (policies of one namespace
-		// select pods of others); -n narrows what is reported.
-		r = r.InNamespaces(f.namespaces)
-	}
 
 	if f.writeBaseline != "" {
 		if err := cmdutil.WriteFile(f.writeBaseline, func(w io.Writer) error { return audit.WriteBaseline(w, r) }); err != nil {
@@ -154,6 +149,12 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 		}
 		fmt.Fprintf(streams.ErrOut, "wrote %d finding(s) to %s\n", len(r.Findings)+len(r.Suppressed), f.writeBaseline)
 		return nil
+	}
+	if !f.all {
+		// Everything is read and checked (policies of one namespace
+		// select pods of others), and a baseline covers everything; -n
+		// narrows what is reported.
+		r = r.InNamespaces(f.namespaces)
 	}
 
 	var out bytes.Buffer

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/bulkhead/bulkhead/internal/cli/cmdutil"
@@ -31,6 +32,8 @@ type flagpole struct {
 	skip          []string
 	listChecks    bool
 	uriBase       string
+	namespaces    []string
+	all           bool
 }
 
 // NewCommand returns the lint command.
@@ -77,6 +80,8 @@ Exit status: 1 when an active finding reaches --fail-on (default error),
 	fs.StringVar(&f.failOn, "fail-on", "error", "exit 1 when an active finding has this severity or higher: error, warning, info or none")
 	fs.StringVar(&f.baseline, "baseline", "", "report only findings that are not in this baseline file")
 	fs.StringVar(&f.baselineWrite, "baseline-write", "", "write the current findings to this baseline file (and exit 0)")
+	fs.StringSliceVarP(&f.namespaces, "namespace", "n", nil, "report only the findings of policies in these namespaces (cluster-wide policies are left out)")
+	fs.BoolVarP(&f.all, "all-namespaces", "A", false, "report the findings of every policy (the default)")
 	fs.StringSliceVar(&f.only, "check", nil, "run only these checks (IDs, repeatable or comma-separated)")
 	fs.StringSliceVar(&f.skip, "skip-check", nil, "leave these checks out (IDs, repeatable or comma-separated)")
 	// The names these flags had first; audit's have always been --check
@@ -143,6 +148,11 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 				}
 			}
 		}
+	}
+	if len(f.namespaces) > 0 && !f.all {
+		// Every policy was linted (a peer in one namespace selects pods of
+		// others) and the baseline covers them all; -n narrows the report.
+		res.Findings = slices.DeleteFunc(res.Findings, func(x lint.Finding) bool { return !slices.Contains(f.namespaces, x.Object.Namespace) })
 	}
 	switch f.output {
 	case "json":

@@ -101,6 +101,8 @@ func TestFailOn(t *testing.T) {
 		{[]string{"lint", mistakes, "--skip", "BH-LINT-008,BH-LINT-100"}, 0}, // the deprecated name
 		{[]string{"lint", mistakes, "--check", "bh-lint-008"}, 1},
 		{[]string{"lint", mistakes, "--checks", "bh-lint-008"}, 1}, // the deprecated name
+		{[]string{"lint", mistakes, "-n", "nosuch"}, 0},
+		{[]string{"lint", mistakes, "-n", "nosuch", "-A"}, 1},
 		{[]string{"lint", "examples/shop", "--fail-on", "fatal"}, 2},
 		{[]string{"lint", "examples/shop", "-o", "xml"}, 2},
 		{[]string{"lint", "examples/shop", "--check", "BH-LINT-999"}, 2},
@@ -192,5 +194,28 @@ func TestNoWorkloads(t *testing.T) {
 	}
 	if !strings.Contains(out, "BH-LINT-006") {
 		t.Errorf("the OR-instead-of-AND mistake is not found without workloads:\n%s", out)
+	}
+}
+
+// TestNamespaceFilter: -n reports the findings of those namespaces'
+// policies only.
+func TestNamespaceFilter(t *testing.T) {
+	out, errOut, code := clitest.RunIn(t, root, "lint", mistakes, "-n", "web,api", "-o", "json", "--fail-on", "none")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Findings []struct{ Object struct{ Namespace string } }
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Findings) == 0 {
+		t.Fatal("no findings in web and api")
+	}
+	for _, f := range doc.Findings {
+		if ns := f.Object.Namespace; ns != "web" && ns != "api" {
+			t.Errorf("-n web,api reports a finding in %q", ns)
+		}
 	}
 }
