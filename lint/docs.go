@@ -27,12 +27,16 @@ severity, the file and line, a plain explanation and the fix.
     bulkhead lint manifests/ --fail-on warning             # exit 1 on warnings too
     bulkhead lint manifests/ --baseline-write .bulkhead-baseline.json
     bulkhead lint manifests/ --baseline .bulkhead-baseline.json   # fail only on new findings
+    bulkhead lint manifests/ -n payments                    # report one team's namespace
+    bulkhead lint manifests/ --check BH-LINT-004 --skip-check BH-LINT-010
     bulkhead lint --list-checks
 
 Exit status: 0 when no active finding reaches the --fail-on severity
 (error by default; warning, info, or none), 1 when one does, 2 for invalid
 input or usage. Lines point at the rule or peer a finding is about where
-the YAML allows it, else at the object.
+the YAML allows it, else at the object. ` + "`-n`" + ` lints everything (a peer in
+one namespace selects pods of others) and reports the findings of policies
+in the given namespaces; cluster-wide policies are then left out.
 
 Checks marked "needs workloads" decide from the pods and workloads in the
 input (Pods, Deployments, StatefulSets, ...): lint the policies together
