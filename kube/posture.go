@@ -57,10 +57,22 @@ func postureKinds(ctx context.Context, disc discovery.DiscoveryInterface, cluste
 	return rs, nil
 }
 
-// IsPostureKind reports whether kind is one of the kinds Options.Posture
-// reads: the model leaves them out, the posture audit uses them.
-func IsPostureKind(kind string) bool {
-	return kind == "PeerAuthentication" || slices.ContainsFunc(postureResources, func(r *resource) bool { return r.gvk.Kind == kind })
+// postureKindNS maps the kinds Options.Posture reads to whether they are
+// namespaced.
+var postureKindNS = func() map[string]bool {
+	m := map[string]bool{"PeerAuthentication": true}
+	for _, r := range postureResources {
+		m[r.gvk.Kind] = r.namespaced
+	}
+	return m
+}()
+
+// PostureKind reports whether kind is one of the kinds Options.Posture
+// reads (the model leaves them out, the posture audit reads them, from
+// manifests too), and whether it is namespaced.
+func PostureKind(kind string) (ok, namespaced bool) {
+	namespaced, ok = postureKindNS[kind]
+	return ok, namespaced
 }
 
 // unstructuredOf turns a listed posture object into the shape manifests'

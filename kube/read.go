@@ -227,7 +227,7 @@ func (c *Cluster) Read(ctx context.Context, opts Options) (*Result, error) {
 			continue
 		}
 		res.Counts[o.Source.Kind]++
-		if IsPostureKind(o.Source.Kind) {
+		if ok, _ := PostureKind(o.Source.Kind); ok {
 			if u, ok := unstructuredOf(o); ok {
 				res.Unstructured = append(res.Unstructured, u)
 			}

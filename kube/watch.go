@@ -92,8 +92,12 @@ type KindsChangedError struct {
 }
 
 func (e *KindsChangedError) Error() string {
-	return fmt.Sprintf("the cluster's policy kinds changed (served: %s -> %s); the watch must start again",
-		orNone(e.Before), orNone(e.After))
+	return "the cluster's policy kinds changed (" + e.Change() + "); the watch must start again"
+}
+
+// Change says what changed: "served A, B -> A, B, C".
+func (e *KindsChangedError) Change() string {
+	return fmt.Sprintf("served %s -> %s", orNone(e.Before), orNone(e.After))
 }
 
 func orNone(kinds []string) string {

@@ -2,28 +2,18 @@ package audit
 
 import (
 	"github.com/bulkhead/bulkhead/audit"
+	"github.com/bulkhead/bulkhead/kube"
 	"github.com/bulkhead/bulkhead/parse/manifest"
 )
 
-// unmodelledKinds are the kinds the checks read that parse/manifest does
-// not model, with whether they are namespaced. Secrets are deliberately
-// absent: the audit never reads them.
-var unmodelledKinds = map[string]bool{
-	"Service":            true,
-	"ServiceAccount":     true,
-	"ConfigMap":          true,
-	"RoleBinding":        true,
-	"ClusterRoleBinding": false,
-	"PeerAuthentication": true,
-}
-
-// unmodelled returns the loader's objects of the kinds above, with
-// namespaced ones without namespace placed in defaultNS as the API server
-// would.
+// unmodelled returns the loader's objects of the kinds the checks read
+// and the model leaves out (kube.PostureKind: what a cluster read gives
+// too; never Secrets), with namespaced ones without namespace placed in
+// defaultNS as the API server would.
 func unmodelled(objs []manifest.Unstructured, defaultNS string) []audit.Object {
 	var out []audit.Object
 	for _, o := range objs {
-		namespaced, ok := unmodelledKinds[o.Obj.GetKind()]
+		ok, namespaced := kube.PostureKind(o.Obj.GetKind())
 		if !ok {
 			continue
 		}

@@ -181,7 +181,7 @@ func (f *InputFlags) Load(ctx context.Context, streams IOStreams, log *slog.Logg
 		n := 0
 		kinds := make([]string, 0, len(snap.Skipped))
 		for k, c := range snap.Skipped {
-			if f.Posture && kube.IsPostureKind(k) {
+			if ok, _ := kube.PostureKind(k); f.Posture && ok {
 				continue
 			}
 			n += c

@@ -231,7 +231,7 @@ func (s *session) restarted(u kube.Update) error {
 	s.mu.Unlock()
 	ev := kube.Event{Op: kube.Updated, Object: model.Source{Kind: "CustomResourceDefinition", Name: "policy kinds"}, Time: u.Modelled}
 	if kc := s.kindsChange; kc != nil {
-		ev.Detail = "served " + strings.Join(orNone(kc.Before), ", ") + " -> " + strings.Join(orNone(kc.After), ", ")
+		ev.Detail = kc.Change()
 	}
 	var mine []eval.ConnChange
 	for _, c := range conns {
@@ -246,13 +246,6 @@ func (s *session) restarted(u kube.Update) error {
 		writeText(b, ev, mine)
 		return nil
 	})
-}
-
-func orNone(kinds []string) []string {
-	if len(kinds) == 0 {
-		return []string{"none"}
-	}
-	return kinds
 }
 
 // update applies one batch of object events to the engine and prints the
