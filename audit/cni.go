@@ -203,6 +203,17 @@ func all(s Support) map[string]Support {
 	return map[string]Support{apiNetworkPolicy: s, apiANP: s, apiBANP: s, apiClusterNetwork: s}
 }
 
+// The plugins' ConfigMaps the CNI checks read, in the plugin's namespace.
+const (
+	ciliumConfig = "cilium-config"
+	antreaConfig = "antrea-config"
+)
+
+// ConfigMapsRead are the names of the only ConfigMaps any check reads. A
+// cluster source need not list the others: ConfigMaps can be large and
+// hold any configuration.
+var ConfigMapsRead = []string{ciliumConfig, antreaConfig}
+
 // configMapData returns data[key] of ConfigMap ns/name in the input.
 func (c *Context) configMapData(ns, name, key string) (string, bool) {
 	for _, o := range c.other["ConfigMap"] {
@@ -250,7 +261,7 @@ var cniSpecs = []cniSpec{
 				if val, ok := argValue(findContainer(ds, "cilium-agent"), "--enable-k8s-cluster-network-policy"); ok && val == "true" {
 					enabled = true
 				}
-				if val, ok := c.configMapData(ds.Namespace, "cilium-config", "enable-k8s-cluster-network-policy"); ok && val == "true" {
+				if val, ok := c.configMapData(ds.Namespace, ciliumConfig, "enable-k8s-cluster-network-policy"); ok && val == "true" {
 					enabled = true
 				}
 				if enabled {
@@ -269,7 +280,7 @@ var cniSpecs = []cniSpec{
 		image: containerImage("antrea-agent", "antrea/"),
 		support: func(c *Context, ds *appsv1.DaemonSet, v *semver) (map[string]Support, []string) {
 			s := map[string]Support{apiNetworkPolicy: Enforced, apiANP: NotEnforced, apiBANP: NotEnforced, apiClusterNetwork: NotEnforced}
-			conf, _ := c.configMapData(ds.Namespace, "antrea-config", "antrea-controller.conf")
+			conf, _ := c.configMapData(ds.Namespace, antreaConfig, "antrea-controller.conf")
 			gate := func(name string) bool {
 				return regexp.MustCompile(`(?m)^\s*` + name + `\s*:\s*true\b`).MatchString(conf)
 			}

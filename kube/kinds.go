@@ -30,9 +30,12 @@ type resource struct {
 	rank int
 	// Typed kinds have list and informer; the network-policy-api kinds
 	// are read through the dynamic client and converted with newObj.
-	list     func(ctx context.Context, cs kubernetes.Interface, opts metav1.ListOptions) (runtime.Object, error)
-	informer func(f informers.SharedInformerFactory) cache.SharedIndexInformer
-	newObj   func() runtime.Object
+	list func(ctx context.Context, cs kubernetes.Interface, opts metav1.ListOptions) (runtime.Object, error)
+	// fieldSelector, when set, narrows the list (the posture ConfigMaps,
+	// read by name).
+	fieldSelector string
+	informer      func(f informers.SharedInformerFactory) cache.SharedIndexInformer
+	newObj        func() runtime.Object
 }
 
 func (r *resource) gvr() schema.GroupVersionResource {

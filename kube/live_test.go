@@ -527,3 +527,51 @@ func TestAgentRole(t *testing.T) {
 		t.Errorf("reading workloads with the agent's role: got %v, want an AccessError", err)
 	}
 }
+
+// TestReadPosture reads the posture kinds: Services and ServiceAccounts
+// whole, of ConfigMaps only the names asked for, never Secrets.
+func TestReadPosture(t *testing.T) {
+	env := kubetest.Shared(t)
+	ns := env.Namespace(t, nil)
+	env.Apply(t, ns, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: cilium-config}
+data: {enable-k8s-cluster-network-policy: "true"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-settings}
+data: {big: "not the audit's business"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: token}
+stringData: {password: hunter2}
+`)
+	res, err := kube.ForConfig(env.Config()).Read(context.Background(), kube.Options{Posture: true, PostureConfigMaps: []string{"cilium-config"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range res.Unstructured {
+		if u.Source.Namespace == ns {
+			got = append(got, u.Source.Kind+" "+u.Obj.GetName())
+		}
+	}
+	slices.Sort(got)
+	if want := []string{"ConfigMap cilium-config", "Service web", "ServiceAccount web"}; !slices.Equal(got, want) {
+		t.Errorf("posture objects of the namespace: %v, want %v", got, want)
+	}
+	if plain, err := kube.ForConfig(env.Config()).Read(context.Background(), kube.Options{}); err != nil || len(plain.Unstructured) != 0 {
+		t.Errorf("without Posture: %d unstructured objects, err %v; want none", len(plain.Unstructured), err)
+	}
+}

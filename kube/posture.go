@@ -9,19 +9,19 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 )
 
 // postureResources are the kinds the model leaves out that the posture
 // audit reads (package audit's checks: exposed Services, service-account
-// token use, the CNI's ConfigMaps, RBAC bindings). They stay unstructured,
-// as manifests' objects of these kinds do. Secrets are deliberately
-// absent: bulkhead never reads them.
+// token use, RBAC bindings; ConfigMaps are configMapResource). They stay
+// unstructured, as manifests' objects of these kinds do. Secrets are
+// deliberately absent: bulkhead never reads them.
 var postureResources = []*resource{
 	{gvk: schema.GroupVersionKind{Version: "v1", Kind: "Service"}, plural: "services", namespaced: true},
 	{gvk: schema.GroupVersionKind{Version: "v1", Kind: "ServiceAccount"}, plural: "serviceaccounts", namespaced: true},
-	{gvk: schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, plural: "configmaps", namespaced: true},
 	{gvk: schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"}, plural: "rolebindings", namespaced: true},
 	{gvk: schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding"}, plural: "clusterrolebindings"},
 }
@@ -33,10 +33,19 @@ const istioSecurity = "security.istio.io"
 
 var peerAuthVersions = []string{"v1", "v1beta1"}
 
-// postureKinds returns postureResources and, where Istio is installed,
-// PeerAuthentication.
-func postureKinds(ctx context.Context, disc discovery.DiscoveryInterface, cluster string) ([]*resource, error) {
+// configMapResource lists the ConfigMaps named name, in every namespace.
+func configMapResource(name string) *resource {
+	return &resource{gvk: schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, plural: "configmaps", namespaced: true,
+		fieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
+}
+
+// postureKinds returns postureResources, the ConfigMaps named configMaps
+// and, where Istio is installed, PeerAuthentication.
+func postureKinds(ctx context.Context, disc discovery.DiscoveryInterface, cluster string, configMaps []string) ([]*resource, error) {
 	rs := slices.Clone(postureResources)
+	for _, name := range configMaps {
+		rs = append(rs, configMapResource(name))
+	}
 	for _, v := range peerAuthVersions {
 		gv := schema.GroupVersion{Group: istioSecurity, Version: v}
 		list, err := disc.ServerResourcesForGroupVersion(gv.String())
@@ -60,7 +69,7 @@ func postureKinds(ctx context.Context, disc discovery.DiscoveryInterface, cluste
 // postureKindNS maps the kinds Options.Posture reads to whether they are
 // namespaced.
 var postureKindNS = func() map[string]bool {
-	m := map[string]bool{"PeerAuthentication": true}
+	m := map[string]bool{"PeerAuthentication": true, "ConfigMap": true}
 	for _, r := range postureResources {
 		m[r.gvk.Kind] = r.namespaced
 	}

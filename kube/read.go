@@ -52,10 +52,15 @@ type Options struct {
 	PodsOnly bool
 
 	// Posture also reads the kinds the posture audit checks and the model
-	// leaves out (Services, ServiceAccounts, ConfigMaps, RoleBindings,
-	// ClusterRoleBindings, and Istio PeerAuthentications where Istio is
-	// installed) into Result.Unstructured. Never Secrets. Read only.
+	// leaves out (Services, ServiceAccounts, RoleBindings,
+	// ClusterRoleBindings, Istio PeerAuthentications where Istio is
+	// installed, and the ConfigMaps named in PostureConfigMaps) into
+	// Result.Unstructured. Never Secrets. Read only.
 	Posture bool
+	// PostureConfigMaps are the names of the ConfigMaps Posture reads, in
+	// every namespace; no other ConfigMap is listed (they can be large and
+	// hold any configuration).
+	PostureConfigMaps []string
 
 	// progress timing, for tests.
 	progressDelay, progressEvery time.Duration
@@ -206,7 +211,7 @@ func (c *Cluster) Read(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if opts.Posture {
-		extra, err := postureKinds(ctx, cl.disc, cl.cluster)
+		extra, err := postureKinds(ctx, cl.disc, cl.cluster, opts.PostureConfigMaps)
 		if err != nil {
 			return nil, err
 		}
@@ -266,12 +271,12 @@ func listAll(ctx context.Context, cl *clients, rs []*resource, pageSize int64, p
 // expired (410 Gone) restarts the list in one piece, as client-go's pager
 // does.
 func listResource(ctx context.Context, cl *clients, r *resource, pageSize int64, prog *counter) ([]Object, error) {
-	opts := metav1.ListOptions{Limit: pageSize}
+	opts := metav1.ListOptions{Limit: pageSize, FieldSelector: r.fieldSelector}
 	var out []Object
 	for {
 		items, next, remaining, err := listPage(ctx, cl, r, opts)
 		if apierrors.IsResourceExpired(err) && opts.Continue != "" {
-			out, opts = nil, metav1.ListOptions{}
+			out, opts = nil, metav1.ListOptions{FieldSelector: r.fieldSelector}
 			prog.reset(r.gvk.Kind)
 			continue
 		}

@@ -405,13 +405,30 @@ func RemoveCRD(tb testing.TB, env *kubetest.Env, group, version, plural string) 
 		crd.SetCreationTimestamp(metav1.Time{})
 		crd.SetManagedFields(nil)
 		delete(crd.Object, "status")
-		if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
-			tb.Fatal(err)
+		InstallCRD(tb, env, crd)
+	}
+}
+
+// InstallCRD creates a CustomResourceDefinition and waits until every
+// version it serves accepts list requests (served in discovery is not yet
+// accepting objects everywhere).
+func InstallCRD(tb testing.TB, env *kubetest.Env, crd *unstructured.Unstructured) {
+	tb.Helper()
+	ctx := context.Background()
+	crds := env.Dynamic(tb).Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		tb.Fatal(err)
+	}
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, v := range versions {
+		name, _, _ := unstructured.NestedString(v.(map[string]any), "name")
+		if served, _, _ := unstructured.NestedBool(v.(map[string]any), "served"); !served {
+			continue
 		}
-		WaitFor(tb, name+" served", served)
-		// Served in discovery is not yet accepting objects everywhere.
-		res := env.Dynamic(tb).Resource(schema.GroupVersionResource{Group: group, Version: version, Resource: plural})
-		WaitFor(tb, name+" listable", func() bool {
+		res := env.Dynamic(tb).Resource(schema.GroupVersionResource{Group: group, Version: name, Resource: plural})
+		WaitFor(tb, plural+"."+group+"/"+name+" served", func() bool {
 			_, err := res.List(ctx, metav1.ListOptions{Limit: 1})
 			return err == nil
 		})

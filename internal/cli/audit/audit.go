@@ -44,7 +44,8 @@ var Formats = []string{"txt", "json", "sarif", "junit"}
 
 // NewCommand returns the audit command.
 func NewCommand(streams cmdutil.IOStreams, log *slog.Logger) *cobra.Command {
-	f := &flagpole{}
+	// From a cluster, also read the kinds the checks need beyond the model.
+	f := &flagpole{input: cmdutil.InputFlags{Posture: true, PostureConfigMaps: audit.ConfigMapsRead}}
 	cmd := &cobra.Command{
 		Use:   "audit PATH...",
 		Short: "Audit the network-security posture of a cluster's manifests",
@@ -128,7 +129,6 @@ func run(ctx context.Context, streams cmdutil.IOStreams, log *slog.Logger, f *fl
 		return err
 	}
 
-	f.input.Posture = true
 	in, err := f.input.Load(ctx, streams, log, args)
 	if err != nil {
 		return err

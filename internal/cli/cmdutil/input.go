@@ -37,8 +37,10 @@ type InputFlags struct {
 	Context    string
 	// Posture, set by the audit (not a flag), also reads from a cluster
 	// the kinds the posture checks need (kube.Options.Posture), so that
-	// Input.Unstructured holds what manifests would give.
-	Posture bool
+	// Input.Unstructured holds what manifests would give; of ConfigMaps,
+	// only those named in PostureConfigMaps.
+	Posture           bool
+	PostureConfigMaps []string
 }
 
 // AddFlags registers the input flags on fs.
@@ -218,7 +220,8 @@ func (f *InputFlags) ReadCluster(ctx context.Context, streams IOStreams, log *sl
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := c.Read(ctx, kube.Options{Progress: streams.ErrOut, Terminal: IsTerminal(streams.ErrOut), Log: log, Posture: f.Posture})
+	res, err := c.Read(ctx, kube.Options{Progress: streams.ErrOut, Terminal: IsTerminal(streams.ErrOut), Log: log,
+		Posture: f.Posture, PostureConfigMaps: f.PostureConfigMaps})
 	if err != nil {
 		return nil, nil, Invalid(err)
 	}

@@ -1,7 +1,6 @@
 package cmdutil_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -17,9 +16,7 @@ import (
 	"github.com/bulkhead/bulkhead/parse/manifest"
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // TestMain shares one API server between the package's live tests.
@@ -324,17 +321,7 @@ func installPeerAuthenticationCRD(t *testing.T, env *kubetest.Env) {
 			},
 		},
 	}}
-	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	if _, err := env.Dynamic(t).Resource(gvr).Create(context.Background(), crd, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create the PeerAuthentication CRD: %v", err)
-	}
-	for _, v := range []string{"v1", "v1beta1"} {
-		pa := schema.GroupVersionResource{Group: "security.istio.io", Version: v, Resource: "peerauthentications"}
-		livetest.WaitFor(t, "PeerAuthentication "+v+" served", func() bool {
-			_, err := env.Dynamic(t).Resource(pa).List(context.Background(), metav1.ListOptions{})
-			return err == nil
-		})
-	}
+	livetest.InstallCRD(t, env, crd)
 }
 
 // TestLiveDiffApplied runs `diff --kubeconfig K PATH` (what applying PATH
